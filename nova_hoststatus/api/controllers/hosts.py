@@ -1,0 +1,128 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""PUT /os-hosts/{host_name} and GET /os-hosts/{host_name}/state.
+
+The PUT route answers at every microversion: it takes precedence over stock
+os-hosts update (removed at 2.43, a hypervisor call below it). Reading moved
+to a sub-resource so that stock GET /os-hosts/{host_name} keeps its meaning
+at microversions below 2.43.
+"""
+
+from oslo_utils import strutils
+import webob.exc
+
+from nova.api.openstack import wsgi
+from nova.api import validation
+from nova import exception as nova_exception
+
+from nova_hoststatus.api.schemas import hosts as schema
+from nova_hoststatus import exception
+from nova_hoststatus import hostfault
+from nova_hoststatus import policies
+from nova_hoststatus.policies import hosts as hosts_policies
+
+
+def _enabled(value):
+    return None if value is None else value.lower() == 'enable'
+
+
+def _view(state):
+    host = {
+        'host': state.host,
+        'status': 'disabled' if state.disabled else 'enabled',
+        'state': 'up' if state.is_up else 'down',
+        'disabled_reason': state.disabled_reason,
+        'maintenance_mode': 'enabled' if state.maintenance else 'disabled',
+        'host_down_reported': state.forced_down,
+    }
+    if state.changed is not None:
+        host['instances_changed'] = [
+            {'id': change.uuid, 'project_id': change.project_id,
+             'old_vm_state': change.old_vm_state,
+             'old_task_state': change.old_task_state,
+             'old_power_state': change.old_power_state}
+            for change in state.changed]
+        host['instances_skipped'] = [
+            {'id': skip.uuid, 'project_id': skip.project_id,
+             'vm_state': skip.vm_state, 'task_state': skip.task_state,
+             'reason': skip.reason}
+            for skip in state.skipped]
+    return {'host': host}
+
+
+def _http_error(exc):
+    error = {400: webob.exc.HTTPBadRequest,
+             404: webob.exc.HTTPNotFound,
+             409: webob.exc.HTTPConflict}[exc.code]
+    return error(explanation=exc.format_message())
+
+
+@validation.validated
+class HostStatusController(wsgi.Controller):
+    """Host state: enable/disable, maintenance, host down reports."""
+
+    def __init__(self):
+        super().__init__()
+        self.host_fault_api = hostfault.API()
+
+    @wsgi.expected_errors(404)
+    @validation.query_schema(schema.show_query)
+    @validation.response_body_schema(schema.show_response)
+    def show(self, req, id):
+        context = req.environ['nova.context']
+        policies.register_rules()
+        context.can(hosts_policies.SHOW, target={})
+        try:
+            return _view(self.host_fault_api.show(context, id))
+        except exception.HostNotFound as exc:
+            raise _http_error(exc)
+
+    @wsgi.expected_errors((400, 404, 409))
+    @validation.schema(schema.update)
+    @validation.response_body_schema(schema.update_response)
+    def update(self, req, id, body):
+        context = req.environ['nova.context']
+        update = body['host']
+        policies.register_rules()
+        if 'status' in update or 'maintenance_mode' in update:
+            context.can(hosts_policies.UPDATE, target={})
+        if 'host_down_reported' in update:
+            context.can(hosts_policies.REPORT_HOST_DOWN, target={})
+        host_down_reported = update.get('host_down_reported')
+        if host_down_reported is not None:
+            host_down_reported = strutils.bool_from_string(
+                host_down_reported, strict=True)
+        try:
+            state = self.host_fault_api.update(
+                context, id,
+                host_down_reported=host_down_reported,
+                enabled=_enabled(update.get('status')),
+                maintenance=_enabled(update.get('maintenance_mode')))
+        except (nova_exception.Invalid, nova_exception.NotFound,
+                exception.HostConflict) as exc:
+            raise _http_error(exc)
+        return _view(state)
+
+
+def _controller():
+    return wsgi.Resource(HostStatusController())
+
+
+ROUTES = (
+    ('/os-hosts/{id}', {
+        'PUT': [_controller, 'update'],
+    }),
+    ('/os-hosts/{id}/state', {
+        'GET': [_controller, 'show'],
+    }),
+)

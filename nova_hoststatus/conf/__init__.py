@@ -1,0 +1,55 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Configuration options of nova-hoststatus, registered on nova's CONF."""
+
+from oslo_config import cfg
+
+import nova.conf
+
+CONF = nova.conf.CONF
+
+hoststatus_group = cfg.OptGroup(
+    'hoststatus',
+    title='Host fault reporting options',
+    help='Options for the host fault report API of nova-hoststatus.')
+
+hoststatus_opts = [
+    cfg.StrOpt(
+        'target_vm_state',
+        default='stopped',
+        choices=[
+            ('stopped', 'Instances become vm_state stopped, as the '
+                        'specification of the host fault report says.'),
+            ('error', 'Instances become vm_state error, as the OPNFV Doctor '
+                      'and Vitrage reset-state workflows do.'),
+        ],
+        help="""
+The vm_state given to the instances of a host that is reported down.
+
+Whatever the choice, power_state becomes shutdown and task_state is cleared,
+so that evacuate is allowed at once. Instances in vm_state soft-delete,
+deleted, resized or error are never changed.
+"""),
+]
+
+
+def register_opts(conf):
+    conf.register_group(hoststatus_group)
+    conf.register_opts(hoststatus_opts, group=hoststatus_group)
+
+
+def list_opts():
+    return {hoststatus_group: hoststatus_opts}
+
+
+register_opts(CONF)

@@ -1,0 +1,117 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Bulk statements on nova's cell database models.
+
+Every function runs on the session of the cell the context targets. A host
+fault report is a handful of statements whatever the number of instances on
+the host: one read, one compare-and-set update, one multi-row insert.
+Callers compose them in one transaction with :func:`writer`.
+"""
+
+from oslo_utils import timeutils
+import sqlalchemy as sa
+
+from nova.db.main import api as main_db
+from nova.db.main import models
+
+# NULL never compares equal in SQL; compare-and-set reads it as this value.
+_NO_TASK_STATE = ''
+
+
+def writer(context):
+    """A writer transaction on the targeted cell database.
+
+    Nested calls on the same context join it, so the functions below applied
+    inside it commit or roll back together.
+    """
+    return main_db.get_context_manager(context).writer.using(context)
+
+
+@main_db.pick_context_manager_writer
+def service_update(context, service_id, values):
+    """Update columns of a service row and nothing else.
+
+    ``updated_at`` is kept as it is: the DB servicegroup driver reads it as
+    the last heartbeat, and an administrative change is not one.
+    """
+    query = (sa.update(models.Service)
+             .where(models.Service.id == service_id,
+                    models.Service.deleted == 0)
+             .values(updated_at=models.Service.updated_at, **values)
+             .execution_options(synchronize_session=False))
+    context.session.execute(query)
+
+
+@main_db.pick_context_manager_reader
+def instances_on_host(context, host):
+    """The undeleted instances whose host is ``host``, as rows."""
+    instance = models.Instance
+    query = (sa.select(instance.uuid, instance.project_id, instance.user_id,
+                       instance.display_name, instance.vm_state,
+                       instance.task_state, instance.power_state)
+             .where(instance.host == host, instance.deleted == 0)
+             .order_by(instance.created_at, instance.id))
+    return context.session.execute(query).all()
+
+
+@main_db.pick_context_manager_writer
+def instances_compare_and_set(context, expected, values):
+    """Set ``values`` on instances still in the state they were read in.
+
+    :param expected: ``(uuid, vm_state, task_state)`` tuples as read.
+    :returns: the number of instances updated.
+    """
+    instance = models.Instance
+    state = sa.tuple_(instance.uuid, instance.vm_state,
+                      sa.func.coalesce(instance.task_state, _NO_TASK_STATE))
+    query = (sa.update(instance)
+             .where(instance.deleted == 0,
+                    state.in_([(uuid, vm_state, task_state or _NO_TASK_STATE)
+                               for uuid, vm_state, task_state in expected]))
+             .values(updated_at=timeutils.utcnow(), **values)
+             .execution_options(synchronize_session=False))
+    return context.session.execute(query).rowcount
+
+
+@main_db.pick_context_manager_reader
+def instance_states(context, uuids):
+    """``{uuid: (vm_state, task_state, power_state)}`` for ``uuids``."""
+    instance = models.Instance
+    query = (sa.select(instance.uuid, instance.vm_state, instance.task_state,
+                       instance.power_state)
+             .where(instance.uuid.in_(uuids)))
+    return {row.uuid: (row.vm_state, row.task_state, row.power_state)
+            for row in context.session.execute(query)}
+
+
+@main_db.pick_context_manager_writer
+def instance_actions_create(context, action, instances):
+    """Record one finished instance action per instance, in one statement.
+
+    The action is recorded for the caller (as nova's own actions are), so
+    owners see it in os-instance-actions of their servers.
+    """
+    if not instances:
+        return
+    now = timeutils.utcnow()
+    context.session.execute(
+        sa.insert(models.InstanceAction),
+        [{'action': action,
+          'instance_uuid': instance.uuid,
+          'request_id': context.request_id,
+          'user_id': context.user_id,
+          'project_id': context.project_id,
+          'start_time': now,
+          'finish_time': now,
+          'created_at': now}
+         for instance in instances])

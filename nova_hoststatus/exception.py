@@ -1,0 +1,42 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Errors of the host fault service layer; the API maps them by HTTP code."""
+
+from nova import exception
+
+
+class HostNotFound(exception.NotFound):
+    msg_fmt = ("No nova-compute service runs on host %(host)s, or the host "
+               "is not mapped to a cell (see 'nova-manage cell_v2 "
+               "discover_hosts').")
+
+
+class ContradictoryHostUpdate(exception.Invalid):
+    msg_fmt = ("'status': 'enable' and 'maintenance_mode': 'enable' "
+               "contradict each other: maintenance mode disables the host.")
+
+
+class HostConflict(exception.NovaException):
+    code = 409
+
+
+class AlreadyDisabled(HostConflict):
+    msg_fmt = ("Host %(host)s cannot enter maintenance mode: its nova-compute "
+               "service is already disabled (reason: %(reason)s). Enable it "
+               "first, or leave it disabled.")
+
+
+class EvacuationsNotCompleted(HostConflict):
+    msg_fmt = ("The host down report of %(host)s cannot be cleared yet: "
+               "evacuations from it are 'done' but not 'completed'. Restart "
+               "its nova-compute service, which completes them, then retry.")

@@ -1,0 +1,265 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Report a compute host down, clear the report, enable, disable, maintain.
+
+The semantics of a host fault report:
+
+* the host's nova-compute service is forced down;
+* every instance on the host that is not deleted and whose vm_state is not
+  soft-delete, deleted, resized or error gets the target vm_state
+  (``[hoststatus] target_vm_state``), power_state shutdown and no task_state,
+  so that evacuate is allowed at once;
+* an instance whose state changed since it was read is left alone
+  (compare-and-set) and reported as skipped;
+* each changed instance gets an instance action record;
+* all of it commits in one transaction on the host's cell, or nothing does;
+  repeating a report changes nothing.
+
+Clearing a report unsets forced_down only: the compute service syncs the
+power state of its instances when it reports again.
+"""
+
+import collections
+import contextlib
+
+from oslo_log import log as logging
+
+from nova.compute import api as compute_api
+from nova.compute import power_state
+from nova.compute import vm_states
+from nova import context as nova_context
+from nova import exception as nova_exception
+from nova import objects
+from nova.objects import fields
+from nova import servicegroup
+
+import nova_hoststatus.conf
+from nova_hoststatus import db
+from nova_hoststatus import exception
+
+CONF = nova_hoststatus.conf.CONF
+LOG = logging.getLogger(__name__)
+
+# The disabled_reason that marks a service disabled by maintenance mode, so
+# that leaving maintenance undoes only what maintenance did.
+MAINTENANCE_REASON = 'maintenance_mode'
+
+# The instance action recorded on each instance a report changes.
+HOST_DOWN_ACTION = 'host_down_reported'
+
+UNTOUCHED_VM_STATES = frozenset([vm_states.SOFT_DELETED, vm_states.DELETED,
+                                 vm_states.RESIZED, vm_states.ERROR])
+
+# Why an instance on a reported host was not changed.
+SKIP_UNTOUCHED_VM_STATE = 'untouched_vm_state'
+SKIP_ALREADY_IN_TARGET_STATE = 'already_in_target_state'
+SKIP_STATE_CHANGED = 'state_changed_concurrently'
+
+InstanceChange = collections.namedtuple(
+    'InstanceChange', ['uuid', 'project_id', 'user_id', 'display_name',
+                       'old_vm_state', 'old_task_state', 'old_power_state'])
+InstanceSkip = collections.namedtuple(
+    'InstanceSkip', ['uuid', 'project_id', 'vm_state', 'task_state',
+                     'reason'])
+
+
+class HostState(object):
+    """What the API shows of a compute host."""
+
+    def __init__(self, service, is_up, changed=None, skipped=None):
+        self.host = service.host
+        self.disabled = service.disabled
+        self.disabled_reason = service.disabled_reason
+        self.forced_down = service.forced_down
+        self.is_up = is_up
+        self.maintenance = (service.disabled and
+                            service.disabled_reason == MAINTENANCE_REASON)
+        # Set only by a host down report.
+        self.changed = changed
+        self.skipped = skipped
+
+
+def target_instance_state():
+    return {'vm_state': CONF.hoststatus.target_vm_state,
+            'task_state': None,
+            'power_state': power_state.SHUTDOWN}
+
+
+def _service_changes(service, enabled, maintenance, host_down_reported):
+    """The service columns an update sets, applied in a fixed order.
+
+    Maintenance first, then status: ``disable`` with maintenance ``enable``
+    leaves the host in maintenance, ``disable`` with maintenance ``disable``
+    leaves it disabled without the maintenance reason.
+    """
+    if enabled is True and maintenance is True:
+        raise exception.ContradictoryHostUpdate()
+    disabled, reason = service.disabled, service.disabled_reason
+    if maintenance is True and (disabled, reason) != (True,
+                                                      MAINTENANCE_REASON):
+        if disabled:
+            raise exception.AlreadyDisabled(host=service.host, reason=reason)
+        disabled, reason = True, MAINTENANCE_REASON
+    elif maintenance is False and (disabled, reason) == (True,
+                                                         MAINTENANCE_REASON):
+        disabled, reason = False, None
+    if enabled is True:
+        disabled, reason = False, None
+    elif enabled is False and not disabled:
+        disabled, reason = True, None
+
+    changes = {}
+    if (disabled, reason) != (service.disabled, service.disabled_reason):
+        changes.update(disabled=disabled, disabled_reason=reason)
+    if (host_down_reported is not None and
+            host_down_reported != service.forced_down):
+        changes['forced_down'] = host_down_reported
+    return changes
+
+
+@contextlib.contextmanager
+def _compute_service(context, host):
+    """Yield a context targeted at the host's cell, and its compute service.
+    """
+    try:
+        mapping = objects.HostMapping.get_by_host(context, host)
+    except nova_exception.HostMappingNotFound:
+        raise exception.HostNotFound(host=host)
+    with nova_context.target_cell(context, mapping.cell_mapping) as cctxt:
+        try:
+            service = objects.Service.get_by_compute_host(cctxt, host)
+        except nova_exception.ComputeHostNotFound:
+            raise exception.HostNotFound(host=host)
+        yield cctxt, service
+
+
+class API(object):
+    """The host fault operations; callers pass an admin-checked context."""
+
+    def __init__(self):
+        self.servicegroup_api = servicegroup.API()
+        self.host_api = compute_api.HostAPI()
+
+    def show(self, context, host):
+        with _compute_service(context, host) as (cctxt, service):
+            return HostState(service, self.servicegroup_api.service_is_up(
+                service))
+
+    def update(self, context, host, host_down_reported=None, enabled=None,
+               maintenance=None):
+        """Apply a host update; raise before changing anything if invalid.
+
+        :param host_down_reported: True reports the host down, False clears
+            the report, None leaves it.
+        :param enabled: True enables the nova-compute service, False
+            disables it, None leaves it.
+        :param maintenance: True puts the host into maintenance mode, False
+            takes it out, None leaves it.
+        :returns: a HostState; after a report it lists the changed and the
+            skipped instances.
+        """
+        with _compute_service(context, host) as (cctxt, service):
+            changes = _service_changes(service, enabled, maintenance,
+                                       host_down_reported)
+            if changes.get('forced_down') is False:
+                self._assert_evacuations_completed(cctxt, host)
+
+            changed = skipped = None
+            with db.writer(cctxt):
+                if changes:
+                    db.service_update(cctxt, service.id, changes)
+                if host_down_reported:
+                    changed, skipped = self._stop_instances(cctxt, host)
+
+            if changes:
+                self._service_changed(cctxt, service, changes)
+            LOG.info('Host %(host)s updated: service %(changes)s, '
+                     '%(changed)s instances changed.',
+                     {'host': host, 'changes': changes,
+                      'changed': len(changed) if changed is not None else 0})
+            return HostState(service,
+                             self.servicegroup_api.service_is_up(service),
+                             changed, skipped)
+
+    @staticmethod
+    def _assert_evacuations_completed(context, host):
+        # As stock force-up does: a compute service that has not restarted
+        # since its instances were evacuated still has them on its disks, and
+        # only its restart (which completes the migrations) deletes them.
+        filters = {'source_compute': host, 'status': 'done',
+                   'migration_type': fields.MigrationType.EVACUATION}
+        if objects.MigrationList.get_by_filters(context, filters):
+            raise exception.EvacuationsNotCompleted(host=host)
+
+    @staticmethod
+    def _stop_instances(context, host):
+        """Compare-and-set every affected instance on the host.
+
+        Runs inside the caller's transaction.
+        """
+        target = target_instance_state()
+        target_state = (target['vm_state'], target['task_state'],
+                        target['power_state'])
+        candidates, skipped = [], []
+        for row in db.instances_on_host(context, host):
+            if row.vm_state in UNTOUCHED_VM_STATES:
+                reason = SKIP_UNTOUCHED_VM_STATE
+            elif (row.vm_state, row.task_state,
+                  row.power_state) == target_state:
+                reason = SKIP_ALREADY_IN_TARGET_STATE
+            else:
+                candidates.append(row)
+                continue
+            skipped.append(InstanceSkip(row.uuid, row.project_id,
+                                        row.vm_state, row.task_state, reason))
+        if not candidates:
+            return [], skipped
+
+        updated = db.instances_compare_and_set(
+            context,
+            [(row.uuid, row.vm_state, row.task_state) for row in candidates],
+            target)
+        if updated < len(candidates):
+            # Someone else changed some of them after they were read: those
+            # not in the target state now were not ours to change.
+            states = db.instance_states(context,
+                                        [row.uuid for row in candidates])
+            raced = [row for row in candidates
+                     if states.get(row.uuid) != target_state]
+            for row in raced:
+                vm_state, task_state, _power = states.get(
+                    row.uuid, (vm_states.DELETED, None, None))
+                skipped.append(InstanceSkip(row.uuid, row.project_id,
+                                            vm_state, task_state,
+                                            SKIP_STATE_CHANGED))
+            candidates = [row for row in candidates if row not in raced]
+
+        db.instance_actions_create(context, HOST_DOWN_ACTION, candidates)
+        changed = [InstanceChange(row.uuid, row.project_id, row.user_id,
+                                  row.display_name, row.vm_state,
+                                  row.task_state, row.power_state)
+                   for row in candidates]
+        return changed, skipped
+
+    def _service_changed(self, context, service, changes):
+        """Tell the rest of nova about a committed service change."""
+        service.update(changes)
+        # nova's own service.update notification, sent only now that the
+        # change is committed (Service.save() would send it mid-transaction).
+        service._send_status_update_notification(changes)
+        service.obj_reset_changes()
+        if 'disabled' in changes:
+            # Sync the COMPUTE_STATUS_DISABLED trait as stock enable/disable
+            # does; it is skipped when the compute service is down.
+            self.host_api._update_compute_provider_status(context, service)
+
