@@ -129,8 +129,7 @@ def _service_changes(service, enabled, maintenance, host_down_reported):
 
 @contextlib.contextmanager
 def _compute_service(context, host):
-    """Yield a context targeted at the host's cell, and its compute service.
-    """
+    """Yield a context targeted at the host's cell and its compute service."""
     try:
         mapping = objects.HostMapping.get_by_host(context, host)
     except nova_exception.HostMappingNotFound:
@@ -262,4 +261,3 @@ class API(object):
             # Sync the COMPUTE_STATUS_DISABLED trait as stock enable/disable
             # does; it is skipped when the compute service is down.
             self.host_api._update_compute_provider_status(context, service)
-

@@ -12,89 +12,23 @@
 
 """Real Nova services with nova-hoststatus loaded from its api-paste.ini.
 
-nova's own functional fixtures run the API (through wsgi-intercept),
-conductor, scheduler, placement and computes with the fake virt driver; the
-only change is the paste file the API is loaded from.
+See nova_hoststatus.demo.cloud.EmbeddedNova.
 """
 
 import contextlib
-import os
 import threading
 
-from oslo_utils.fixture import uuidsentinel
 import sqlalchemy as sa
 
 from nova import context as nova_context
-from nova.tests.functional.api import client
-from nova.tests.functional import integrated_helpers
 
-REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-PASTE_INI = os.path.join(REPO_ROOT, 'etc', 'nova-hoststatus', 'api-paste.ini')
+from nova_hoststatus.demo import cloud
 
-OTHER_PROJECT_ID = uuidsentinel.other_project.replace('-', '')
+OTHER_PROJECT_ID = cloud.OTHER_PROJECT_ID
 
 
-class HostStatusTestBase(integrated_helpers._IntegratedTestBase):
+class HostStatusTestBase(cloud.EmbeddedNova):
     """Two computes, host1 and host2, and clients for every persona."""
-
-    ADMIN_API = True
-    microversion = 'latest'
-    compute_driver = 'fake.MediumFakeDriver'
-    HOSTS = ('host1', 'host2')
-
-    def setUp(self):
-        self.flags(compute_driver=self.compute_driver)
-        super().setUp()
-
-    def _setup_services(self):
-        self.flags(api_paste_config=PASTE_INI, group='wsgi')
-        super()._setup_services()
-        base_url = self.api_fixture.base_url
-        # An admin and a member of a second project, owning servers too.
-        self.other_admin_api = client.TestOpenStackClient(
-            'other-admin', base_url, project_id=OTHER_PROJECT_ID,
-            roles=['reader', 'member', 'admin'])
-        self.other_member_api = client.TestOpenStackClient(
-            'other-member', base_url, project_id=OTHER_PROJECT_ID,
-            roles=['reader', 'member'])
-        self.member_api = self.api_fixture.api
-        self.reader_api = self.api_fixture.reader_api
-        for api in (self.other_admin_api, self.other_member_api,
-                    self.member_api, self.reader_api):
-            api.microversion = self.microversion
-
-    def _setup_compute_service(self):
-        for host in self.HOSTS:
-            self._start_compute(host)
-
-    # REST helpers
-
-    def _put_host(self, host, body, api=None, status=200):
-        api = api or self.admin_api
-        response = api.api_put('/os-hosts/%s' % host, {'host': body},
-                               check_response_status=[status])
-        return response.body
-
-    def _report_host_down(self, host, api=None, status=200):
-        body = self._put_host(host, {'host_down_reported': True}, api,
-                              status)
-        return body['host'] if status == 200 else body
-
-    def _get_host_state(self, host, api=None, status=200):
-        api = api or self.admin_api
-        response = api.api_get('/os-hosts/%s/state' % host,
-                               check_response_status=[status])
-        return response.body
-
-    def _compute_service(self, host):
-        return self.admin_api.get_services(binary='nova-compute',
-                                           host=host)[0]
-
-    def _boot(self, host, name=None, api=None):
-        api = api or self.admin_api
-        body = self._build_server(name=name, networks='none', host=host)
-        server = api.post_server({'server': body})
-        return self._wait_for_state_change(server, 'ACTIVE')
 
 
 @contextlib.contextmanager
