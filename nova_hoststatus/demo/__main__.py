@@ -1,0 +1,34 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""python -m nova_hoststatus.demo: the host fault scenario, in process."""
+
+import logging
+import sys
+import unittest
+
+from nova_hoststatus.demo import scenario
+
+
+def main():
+    # The embedded services log into a fixture; what they log after it is
+    # gone (shutting down) is noise here.
+    logging.disable(logging.INFO)
+    result = unittest.TestResult()
+    scenario.HostFaultScenario('run_scenario').run(result)
+    for _case, trace in result.errors + result.failures:
+        sys.stderr.write(trace)
+    return 0 if result.wasSuccessful() and result.testsRun else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
