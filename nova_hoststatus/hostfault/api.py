@@ -95,32 +95,34 @@ def target_instance_state():
             'power_state': power_state.SHUTDOWN}
 
 
-def _service_changes(service, enabled, maintenance, host_down_reported):
+def _service_changes(service, enabled, maintenance, host_down_reported,
+                     reason=None):
     """The service columns an update sets, applied in a fixed order.
 
     Maintenance first, then status: ``disable`` with maintenance ``enable``
     leaves the host in maintenance, ``disable`` with maintenance ``disable``
-    leaves it disabled without the maintenance reason.
+    leaves it disabled with ``reason``.
     """
     if enabled is True and maintenance is True:
         raise exception.ContradictoryHostUpdate()
-    disabled, reason = service.disabled, service.disabled_reason
-    if maintenance is True and (disabled, reason) != (True,
-                                                      MAINTENANCE_REASON):
-        if disabled:
-            raise exception.AlreadyDisabled(host=service.host, reason=reason)
-        disabled, reason = True, MAINTENANCE_REASON
-    elif maintenance is False and (disabled, reason) == (True,
-                                                         MAINTENANCE_REASON):
-        disabled, reason = False, None
+    in_maintenance = (True, MAINTENANCE_REASON)
+    # (disabled, disabled_reason) as the update leaves them.
+    disabled = (service.disabled, service.disabled_reason)
+    if maintenance is True and disabled != in_maintenance:
+        if service.disabled:
+            raise exception.AlreadyDisabled(host=service.host,
+                                            reason=service.disabled_reason)
+        disabled = in_maintenance
+    elif maintenance is False and disabled == in_maintenance:
+        disabled = (False, None)
     if enabled is True:
-        disabled, reason = False, None
-    elif enabled is False and not disabled:
-        disabled, reason = True, None
+        disabled = (False, None)
+    elif enabled is False and not disabled[0]:
+        disabled = (True, reason)
 
     changes = {}
-    if (disabled, reason) != (service.disabled, service.disabled_reason):
-        changes.update(disabled=disabled, disabled_reason=reason)
+    if disabled != (service.disabled, service.disabled_reason):
+        changes.update(disabled=disabled[0], disabled_reason=disabled[1])
     if (host_down_reported is not None and
             host_down_reported != service.forced_down):
         changes['forced_down'] = host_down_reported
@@ -155,7 +157,7 @@ class API(object):
                 service))
 
     def update(self, context, host, host_down_reported=None, enabled=None,
-               maintenance=None):
+               maintenance=None, reason=None):
         """Apply a host update; raise before changing anything if invalid.
 
         :param host_down_reported: True reports the host down, False clears
@@ -164,12 +166,14 @@ class API(object):
             disables it, None leaves it.
         :param maintenance: True puts the host into maintenance mode, False
             takes it out, None leaves it.
+        :param reason: why; the disabled_reason when the update disables
+            the service.
         :returns: a HostState; after a report it lists the changed and the
             skipped instances.
         """
         with _compute_service(context, host) as (cctxt, service):
             changes = _service_changes(service, enabled, maintenance,
-                                       host_down_reported)
+                                       host_down_reported, reason)
             if changes.get('forced_down') is False:
                 self._assert_evacuations_completed(cctxt, host)
 

@@ -47,6 +47,14 @@ class HostUpdateTest(base.HostStatusTestBase):
         self.assertEqual('enabled', host['status'])
         self._assert_host_unchanged()
 
+    def test_disable_with_reason(self):
+        host = self._put_host('host1', {'status': 'disable',
+                                        'reason': 'bad disk'})['host']
+        self.assertEqual(('disabled', 'bad disk'),
+                         (host['status'], host['disabled_reason']))
+        self.assertEqual('bad disk',
+                         self._compute_service('host1')['disabled_reason'])
+
     def test_maintenance_mode(self):
         host = self._put_host('host1', {'maintenance_mode': 'enable'})['host']
         self.assertEqual(('disabled', 'enabled', 'maintenance_mode'),
@@ -115,6 +123,9 @@ class HostUpdateTest(base.HostStatusTestBase):
             {'host': {'host_down_reported': True}, 'extra': {}},
             # Stock os-hosts' flat body is not this API's.
             {'status': 'disable'},
+            {'host': {'reason': 'why'}},
+            {'host': {'status': 'disable', 'reason': ''}},
+            {'host': {'status': 'disable', 'reason': 'x' * 256}},
         ]
         for body in bad_bodies:
             response = self.admin_api.api_put(

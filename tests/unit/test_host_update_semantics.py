@@ -30,9 +30,9 @@ def _service(disabled=False, reason=None, forced_down=False):
 class ServiceChangesTest(testtools.TestCase):
 
     def _changes(self, service, enabled=None, maintenance=None,
-                 host_down_reported=None):
+                 host_down_reported=None, reason=None):
         return api._service_changes(service, enabled, maintenance,
-                                    host_down_reported)
+                                    host_down_reported, reason)
 
     def test_report_and_clear(self):
         self.assertEqual({'forced_down': True},
@@ -50,6 +50,18 @@ class ServiceChangesTest(testtools.TestCase):
                                            enabled=False))
         self.assertEqual({'disabled': False, 'disabled_reason': None},
                          self._changes(_service(True, MAINT), enabled=True))
+
+    def test_disable_with_reason(self):
+        self.assertEqual({'disabled': True, 'disabled_reason': 'bad disk'},
+                         self._changes(_service(), enabled=False,
+                                       reason='bad disk'))
+        # Already disabled: its reason stays.
+        self.assertEqual({}, self._changes(_service(True, 'x'),
+                                           enabled=False, reason='y'))
+        # Maintenance keeps its own reason, whatever reason says.
+        self.assertEqual({'disabled': True, 'disabled_reason': MAINT},
+                         self._changes(_service(), maintenance=True,
+                                       reason='firmware'))
 
     def test_maintenance(self):
         self.assertEqual({'disabled': True, 'disabled_reason': MAINT},

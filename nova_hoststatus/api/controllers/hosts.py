@@ -93,6 +93,10 @@ class HostStatusController(wsgi.Controller):
     def update(self, req, id, body):
         context = req.environ['nova.context']
         update = body['host']
+        if update.keys() == {'reason'}:
+            raise webob.exc.HTTPBadRequest(
+                explanation="'reason' needs 'host_down_reported', 'status' "
+                            "or 'maintenance_mode'.")
         policies.register_rules()
         if 'status' in update or 'maintenance_mode' in update:
             context.can(hosts_policies.UPDATE, target={})
@@ -107,7 +111,8 @@ class HostStatusController(wsgi.Controller):
                 context, id,
                 host_down_reported=host_down_reported,
                 enabled=_enabled(update.get('status')),
-                maintenance=_enabled(update.get('maintenance_mode')))
+                maintenance=_enabled(update.get('maintenance_mode')),
+                reason=update.get('reason'))
         except (nova_exception.Invalid, nova_exception.NotFound,
                 exception.HostConflict) as exc:
             raise _http_error(exc)

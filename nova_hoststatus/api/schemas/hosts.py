@@ -27,6 +27,10 @@ update = {
                 'status': copy.deepcopy(_enable_disable),
                 'maintenance_mode': copy.deepcopy(_enable_disable),
                 'host_down_reported': parameter_types.boolean,
+                # Why: kept as disabled_reason when this request disables
+                # the service, and carried by host fault notifications.
+                'reason': {'type': 'string', 'minLength': 1,
+                           'maxLength': 255},
             },
             'minProperties': 1,
             'additionalProperties': False,
