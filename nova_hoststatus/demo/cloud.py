@@ -19,11 +19,20 @@ from: this package's, which names its router. The demo and the functional
 tests both run on it.
 """
 
+import contextlib
 import os
 import sys
+import threading
 
 from oslo_utils.fixture import uuidsentinel
+from oslo_utils import timeutils
+import sqlalchemy as sa
 
+from nova.compute import power_state
+from nova.compute import vm_states
+from nova import context as nova_context
+from nova.network import model as network_model
+from nova import objects
 from nova.tests.functional.api import client
 from nova.tests.functional import integrated_helpers
 
@@ -42,6 +51,30 @@ def paste_config():
             return path
     raise RuntimeError('api-paste.ini of nova-hoststatus not found in %s or '
                        '%s' % (source_tree, sys.prefix))
+
+
+@contextlib.contextmanager
+def count_sql_statements():
+    """Count SQL statements this thread executes, on every engine.
+
+    Yields a list that holds the statements when the block exits. Other
+    threads (service heartbeats, periodic tasks) are not counted; an API
+    request through wsgi-intercept runs in the caller's thread.
+    """
+    statements = []
+    me = threading.get_ident()
+
+    def before_cursor_execute(conn, cursor, statement, *args):
+        if threading.get_ident() == me:
+            statements.append(statement)
+
+    sa.event.listen(sa.engine.Engine, 'before_cursor_execute',
+                    before_cursor_execute)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(sa.engine.Engine, 'before_cursor_execute',
+                        before_cursor_execute)
 
 
 class EmbeddedNova(integrated_helpers._IntegratedTestBase):
@@ -106,3 +139,39 @@ class EmbeddedNova(integrated_helpers._IntegratedTestBase):
         body = self._build_server(name=name, networks='none', host=host)
         server = api.post_server({'server': body})
         return self._wait_for_state_change(server, 'ACTIVE')
+
+    def _create_servers_in_db(self, host, count, project_id=None,
+                              name='bulk', cell_name='cell1'):
+        """Create ACTIVE servers on ``host`` straight in the databases.
+
+        Booting takes about a second a server; scale runs need thousands.
+        The instance and its mapping are all the API needs to show it.
+        """
+        project_id = project_id or self.api_fixture.project_id
+        admin = nova_context.get_admin_context()
+        cell = self.cell_mappings[cell_name]
+        flavor = objects.Flavor.get_by_name(admin, 'm1.tiny')
+        uuids = []
+        with nova_context.target_cell(admin, cell) as cctxt:
+            for i in range(count):
+                instance = objects.Instance(
+                    context=cctxt, host=host, project_id=project_id,
+                    user_id='bulk', display_name='%s-%d' % (name, i),
+                    hostname='%s-%d' % (name, i), launch_index=0,
+                    reservation_id='r-%s' % name, config_drive='',
+                    kernel_id='', ramdisk_id='',
+                    launched_at=timeutils.utcnow(),
+                    vm_state=vm_states.ACTIVE, task_state=None,
+                    power_state=power_state.RUNNING, flavor=flavor,
+                    instance_type_id=flavor.id, memory_mb=flavor.memory_mb,
+                    vcpus=flavor.vcpus, root_gb=flavor.root_gb,
+                    availability_zone='nova', system_metadata={},
+                    info_cache=objects.InstanceInfoCache(
+                        network_info=network_model.NetworkInfo()))
+                instance.create()
+                objects.InstanceMapping(
+                    context=admin, instance_uuid=instance.uuid,
+                    cell_mapping=cell, project_id=project_id,
+                    user_id='bulk', queued_for_delete=False).create()
+                uuids.append(instance.uuid)
+        return uuids

@@ -15,11 +15,6 @@
 See nova_hoststatus.demo.cloud.EmbeddedNova.
 """
 
-import contextlib
-import threading
-
-import sqlalchemy as sa
-
 from nova import context as nova_context
 
 from nova_hoststatus.demo import cloud
@@ -31,27 +26,7 @@ class HostStatusTestBase(cloud.EmbeddedNova):
     """Two computes, host1 and host2, and clients for every persona."""
 
 
-@contextlib.contextmanager
-def count_sql_statements():
-    """Count SQL statements this thread executes, on every engine.
-
-    Yields a list that holds the statements when the block exits. Other
-    threads (service heartbeats, periodic tasks) are not counted.
-    """
-    statements = []
-    me = threading.get_ident()
-
-    def before_cursor_execute(conn, cursor, statement, *args):
-        if threading.get_ident() == me:
-            statements.append(statement)
-
-    sa.event.listen(sa.engine.Engine, 'before_cursor_execute',
-                    before_cursor_execute)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(sa.engine.Engine, 'before_cursor_execute',
-                        before_cursor_execute)
+count_sql_statements = cloud.count_sql_statements
 
 
 def cell_context(test, cell_name='cell1'):

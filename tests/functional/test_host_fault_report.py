@@ -18,7 +18,6 @@ its api-paste.ini line only.
 
 from nova.compute import power_state
 from nova import objects
-from oslo_utils.fixture import uuidsentinel
 
 from tests.functional import base
 
@@ -211,19 +210,8 @@ class ReportStatementCountTest(base.HostStatusTestBase):
 
     HOSTS = ('host1',)
 
-    def _create_instances(self, host, count):
-        with base.cell_context(self) as cctxt:
-            for i in range(count):
-                objects.Instance(
-                    context=cctxt, host=host,
-                    project_id=self.api_fixture.project_id,
-                    user_id='fake', vm_state='active', task_state=None,
-                    power_state=power_state.RUNNING,
-                    display_name='bulk-%d' % i).create()
-
     def _report_and_count(self, count):
-        self.flags(host=uuidsentinel.unused)
-        self._create_instances('host1', count)
+        self._create_servers_in_db('host1', count)
         with base.count_sql_statements() as statements:
             host = self._report_host_down('host1')
         self.assertEqual(count, len(host['instances_changed']))

@@ -1,0 +1,344 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Fault to consistent state, side by side with what operators do today.
+
+Runs on the embedded cloud (stock Nova 34 in process, with this package):
+
+* one host down report vs the OPNFV Doctor sample inspector's way: force the
+  compute service down and reset the state of each server, one thread per
+  server, in parallel;
+* the SQL statements of a report and where its time goes;
+* GET /servers/detail with host_status through this package's router vs
+  stock Nova's.
+
+    .venv/bin/python benchmarks/host_fault.py [--sizes 10 100 1000]
+
+Prints tables and writes benchmarks/results/host_fault.json.
+"""
+
+import argparse
+import collections
+import json
+import logging
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+import unittest
+
+# The embedded cloud first: it sets nova's concurrency backend up.
+from nova_hoststatus.demo import cloud  # noqa: I100
+
+import prettytable
+
+from nova.api import wsgi as nova_wsgi
+
+from nova_hoststatus import db
+from nova_hoststatus.hostfault import api as hostfault_api
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'results')
+
+
+def _ms(seconds):
+    return seconds * 1000.0
+
+
+class Timer(object):
+    """Accumulate wall time per phase of a report, in this thread only.
+
+    The computes run in other threads of the process and call some of the
+    same functions.
+    """
+
+    def __init__(self):
+        self.phases = collections.OrderedDict()
+        self.thread = threading.get_ident()
+
+    def wrap(self, phase, function):
+        def timed(*args, **kwargs):
+            if threading.get_ident() != self.thread:
+                return function(*args, **kwargs)
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.phases[phase] = self.phases.get(phase, 0.0) + (
+                    time.perf_counter() - start)
+        return timed
+
+
+class HostFaultBenchmark(cloud.EmbeddedNova):
+
+    HOSTS = ('host1',)
+    # host_status is there from 2.16 on; force-down as Doctor calls it needs
+    # 2.11 to 2.52.
+    microversion = '2.16'
+    sizes = (10, 100, 1000)
+    detail_servers = 1000
+    detail_rounds = 11
+    profile = False
+    results = None
+
+    def _none_active(self):
+        """Whether no server on host1 reads ACTIVE through the API.
+
+        Every server starts ACTIVE, so none ACTIVE means each one reads its
+        new state. Asking for at most one server keeps the read itself
+        cheap; listing N servers would mostly time nova's view of them.
+        """
+        return not self.admin_api.api_get(
+            '/servers?all_tenants=1&host=host1&status=ACTIVE&limit=1'
+        ).body['servers']
+
+    def _until_consistent(self):
+        while not self._none_active():
+            time.sleep(0.001)
+
+    def _restore(self, uuids):
+        """Back to ACTIVE on an up host, for the next run."""
+        self._put_host('host1', {'host_down_reported': False})
+        with cloud.nova_context.target_cell(
+                cloud.nova_context.get_admin_context(),
+                self.cell_mappings['cell1']) as cctxt:
+            db.instances_compare_and_set(
+                cctxt,
+                [(u, s, None) for u in uuids
+                 for s in ('stopped', 'error')],
+                {'vm_state': 'active', 'power_state': 1})
+
+    def _ours(self):
+        start = time.perf_counter()
+        self._report_host_down('host1')
+        api_done = time.perf_counter()
+        self._until_consistent()
+        return _ms(api_done - start), _ms(time.perf_counter() - start)
+
+    def _doctor(self, uuids):
+        """The Doctor sample inspector's way, on the same servers.
+
+        Force-down and one reset-state per server, each in its own thread,
+        all at once.
+        """
+        api = self.admin_api
+        threads = [threading.Thread(
+            target=api.api_put,
+            args=('/os-services/force-down',
+                  {'host': 'host1', 'binary': 'nova-compute',
+                   'forced_down': True}))]
+        threads += [threading.Thread(
+            target=api.post_server_action,
+            args=(uuid, {'os-resetState': {'state': 'error'}}))
+            for uuid in uuids]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        api_done = time.perf_counter()
+        self._until_consistent()
+        return _ms(api_done - start), _ms(time.perf_counter() - start)
+
+    def _phases(self, uuids):
+        timer = Timer()
+        wrapped = []
+        for name, owner, attr in (
+                ('lookup', hostfault_api.objects.HostMapping, 'get_by_host'),
+                ('lookup', hostfault_api.objects.Service,
+                 'get_by_compute_host'),
+                ('read instances', hostfault_api.db, 'instances_on_host'),
+                ('update instances', hostfault_api.db,
+                 'instances_compare_and_set'),
+                ('service update', hostfault_api.db, 'service_update'),
+                ('action records', hostfault_api.db,
+                 'instance_actions_create'),
+                ('notifications', hostfault_api.API, '_service_changed')):
+            original = owner.__dict__[attr]
+            setattr(owner, attr, timer.wrap(name, getattr(owner, attr)))
+            wrapped.append((owner, attr, original))
+        try:
+            with cloud.count_sql_statements() as statements:
+                start = time.perf_counter()
+                self._report_host_down('host1')
+                total = time.perf_counter() - start
+        finally:
+            for owner, attr, original in wrapped:
+                setattr(owner, attr, original)
+        self._restore(uuids)
+        phases = {name: _ms(t) for name, t in timer.phases.items()}
+        phases['API and the rest'] = _ms(total) - sum(phases.values())
+        return len(statements), phases
+
+    def _profile(self, size):
+        """Where the time of one report with ``size`` servers goes."""
+        import pyinstrument
+
+        uuids = self._create_servers_in_db('host1', size, name='profile')
+        profiler = pyinstrument.Profiler(interval=0.0002)
+        with profiler:
+            self._report_host_down('host1')
+        self._restore(uuids)
+        with cloud.nova_context.target_cell(
+                cloud.nova_context.get_admin_context(),
+                self.cell_mappings['cell1']) as cctxt:
+            db.instances_compare_and_set(
+                cctxt, [(u, 'active', None) for u in uuids],
+                {'host': 'parked'})
+        return profiler.output_text(unicode=False, color=False)
+
+    def _detail_overhead(self):
+        """GET /servers/detail, host_status included, both routers."""
+        self._create_servers_in_db('host1', self.detail_servers,
+                                   name='detail')
+        apps = {
+            'nova-hoststatus': nova_wsgi.Loader(
+                cloud.paste_config()).load_app('osapi_compute'),
+            'stock nova': nova_wsgi.Loader(os.path.join(
+                sys.prefix, 'etc', 'nova', 'api-paste.ini')).load_app(
+                    'osapi_compute'),
+        }
+        headers = {'X-Auth-User': 'admin',
+                   'X-Auth-Project-Id': self.api_fixture.project_id,
+                   'X-Roles': 'reader,member,admin',
+                   'X-OpenStack-Nova-API-Version': '2.16'}
+        times = collections.defaultdict(list)
+        for round_number in range(self.detail_rounds + 1):
+            # Interleaved and in turns first, so that drift and warm caches
+            # hit both alike; round 0 only warms up.
+            order = list(apps.items())[::(-1) ** round_number]
+            for name, app in order:
+                request = nova_wsgi.Request.blank(
+                    '/v2.1/servers/detail?all_tenants=1&host=host1&limit=%d'
+                    % self.detail_servers,
+                    headers=headers)
+                start = time.perf_counter()
+                response = request.get_response(app)
+                if round_number:
+                    times[name].append(time.perf_counter() - start)
+                body = json.loads(response.body)
+                assert response.status_int == 200, response.body
+                assert len(body['servers']) == self.detail_servers
+                assert body['servers'][0]['host_status'] == 'UP'
+        return {name: _ms(statistics.median(t)) for name, t in times.items()}
+
+    def run_benchmark(self):
+        results = {'machine': {'python': platform.python_version(),
+                               'platform': platform.platform(),
+                               'cpus': os.cpu_count()},
+                   'reports': [], 'detail': None}
+        self.flags(service_down_time=3600)
+        # Warm up the API paths both sides use.
+        self._none_active()
+        for size in self.sizes:
+            uuids = self._create_servers_in_db('host1', size,
+                                               name='n%d' % size)
+            ours_api, ours_state = self._ours()
+            self._restore(uuids)
+            doctor_api, doctor_state = self._doctor(uuids)
+            self._restore(uuids)
+            statements, phases = self._phases(uuids)
+            results['reports'].append({
+                'n': size,
+                'ours_api_ms': ours_api, 'ours_consistent_ms': ours_state,
+                'doctor_api_ms': doctor_api,
+                'doctor_consistent_ms': doctor_state,
+                'ratio': doctor_state / ours_state,
+                'statements': statements, 'phases_ms': phases})
+            # Park these off the host: the next size starts alone on it.
+            with cloud.nova_context.target_cell(
+                    cloud.nova_context.get_admin_context(),
+                    self.cell_mappings['cell1']) as cctxt:
+                db.instances_compare_and_set(
+                    cctxt, [(u, 'active', None) for u in uuids],
+                    {'host': 'parked'})
+        if self.profile:
+            results['profile'] = self._profile(self.sizes[-1])
+        results['detail'] = self._detail_overhead()
+        type(self).results = results
+
+
+def _print(results):
+    table = prettytable.PrettyTable(
+        ['N', 'report API ms', 'report consistent ms',
+         'Doctor API ms', 'Doctor consistent ms', 'Doctor/report',
+         'SQL statements'])
+    for row in results['reports']:
+        table.add_row([row['n'], '%.1f' % row['ours_api_ms'],
+                       '%.1f' % row['ours_consistent_ms'],
+                       '%.1f' % row['doctor_api_ms'],
+                       '%.1f' % row['doctor_consistent_ms'],
+                       '%.1fx' % row['ratio'], row['statements']])
+    print('Host fault to consistent state (in-process stock Nova 34)')
+    print(table)
+
+    phases = prettytable.PrettyTable(
+        ['N'] + list(results['reports'][0]['phases_ms']))
+    for row in results['reports']:
+        phases.add_row([row['n']] + ['%.1f' % v
+                                     for v in row['phases_ms'].values()])
+    print('\nWhere a report spends its time (ms)')
+    print(phases)
+
+    detail = results['detail']
+    table = prettytable.PrettyTable(['router', 'GET /servers/detail ms',
+                                     'vs stock'])
+    stock = detail['stock nova']
+    for name, value in detail.items():
+        table.add_row([name, '%.1f' % value,
+                       '%+.1f%%' % ((value / stock - 1) * 100)])
+    print('\nGET /servers/detail, %d servers with host_status (median)'
+          % HostFaultBenchmark.detail_servers)
+    print(table)
+    print('\nMachine: %(platform)s, Python %(python)s, %(cpus)s CPUs'
+          % results['machine'])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--sizes', type=int, nargs='+', default=None,
+                        help='servers on the failed host (10 100 1000)')
+    parser.add_argument('--detail-servers', type=int, default=None,
+                        help='servers listed by GET /servers/detail (1000)')
+    parser.add_argument('--profile', action='store_true',
+                        help='profile a report at the largest size '
+                             '(needs pyinstrument)')
+    args = parser.parse_args()
+    if args.sizes:
+        HostFaultBenchmark.sizes = tuple(args.sizes)
+    if args.detail_servers:
+        HostFaultBenchmark.detail_servers = args.detail_servers
+    HostFaultBenchmark.profile = args.profile
+    # The services log into a fixture; what escapes it is noise here.
+    logging.disable(logging.INFO)
+    result = unittest.TestResult()
+    HostFaultBenchmark('run_benchmark').run(result)
+    for _case, trace in result.errors + result.failures:
+        sys.stderr.write(trace)
+    if not result.wasSuccessful():
+        return 1
+    _print(HostFaultBenchmark.results)
+    os.makedirs(RESULTS, exist_ok=True)
+    results = dict(HostFaultBenchmark.results)
+    profile = results.pop('profile', None)
+    with open(os.path.join(RESULTS, 'host_fault.json'), 'w') as out:
+        json.dump(results, out, indent=2)
+    if profile:
+        with open(os.path.join(RESULTS, 'profile.txt'), 'w') as out:
+            out.write(profile)
+        print('\nProfile of a report: benchmarks/results/profile.txt')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
