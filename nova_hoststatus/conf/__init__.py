@@ -49,7 +49,7 @@ def register_opts(conf):
 
 
 def list_opts():
-    return {hoststatus_group: hoststatus_opts}
+    return [(hoststatus_group, hoststatus_opts)]
 
 
 register_opts(CONF)
