@@ -22,31 +22,23 @@ starts.
 import sys
 import time
 
+from cliff import columns
 import prettytable
 
-from nova.compute import power_state
-
+from nova_hoststatus.cli.v1 import server as server_cli
 from nova_hoststatus.demo import cloud
-
-SEED_COLUMNS = ('ID', 'Name', 'Status', 'Task State', 'Power State',
-                'Networks', 'Host Status')
 
 
 def server_table(servers):
-    """The seed's server list table, as novaclient printed it."""
-    table = prettytable.PrettyTable(SEED_COLUMNS + ('Host',))
+    """The seed's server list table, and the host of each server."""
+    table = prettytable.PrettyTable(server_cli.COLUMNS + ('Host',))
     table.align = 'l'
     for server in sorted(servers, key=lambda s: s['name']):
-        networks = '; '.join(
-            '%s=%s' % (net, ', '.join(a['addr'] for a in addrs))
-            for net, addrs in server['addresses'].items())
-        table.add_row([
-            server['id'][:8], server['name'], server['status'],
-            server['OS-EXT-STS:task_state'] or '-',
-            power_state.STATE_MAP[
-                server['OS-EXT-STS:power_state']].upper(),
-            networks, server.get('host_status', ''),
-            server['OS-EXT-SRV-ATTR:host']])
+        row = [value.human_readable()
+               if isinstance(value, columns.FormattableColumn) else value
+               for value in server_cli.seed_row(server)]
+        row[0] = row[0][:8]
+        table.add_row(row + [server['OS-EXT-SRV-ATTR:host']])
     return table.get_string()
 
 

@@ -71,7 +71,11 @@ _COLUMNS = (
 )
 
 
-def _row(server):
+COLUMNS = tuple(column for column, _field, _formatter in _COLUMNS)
+
+
+def seed_row(server):
+    """A server detail as a row of the seed's table."""
     return tuple(formatter(server.get(field)) if formatter
                  else server.get(field)
                  for _column, field, formatter in _COLUMNS)
@@ -104,5 +108,4 @@ class ListServerHostStatus(command.Lister):
                 'Host Status is hidden by policy: nova shows it to '
                 'administrators only unless policy rule '
                 'os_compute_api:servers:show:host_status allows it.')
-        return ([column for column, _field, _formatter in _COLUMNS],
-                [_row(server) for server in servers])
+        return COLUMNS, [seed_row(server) for server in servers]
