@@ -40,6 +40,18 @@ Whatever the choice, power_state becomes shutdown and task_state is cleared,
 so that evacuate is allowed at once. Instances in vm_state soft-delete,
 deleted, resized or error are never changed.
 """),
+    cfg.IntOpt(
+        'notification_drain_timeout',
+        default=60,
+        min=0,
+        help="""
+Seconds a stopping process waits for queued host fault notifications.
+
+The notifications of a host update (``service.update``, ``host_fault.report``
+or ``host_fault.clear`` and one ``instance.update`` per changed instance) are
+sent by a worker after the API has answered. When the process exits, it
+waits up to this long for the worker to send what is still queued.
+"""),
 ]
 
 

@@ -46,6 +46,8 @@ from nova import servicegroup
 import nova_hoststatus.conf
 from nova_hoststatus import db
 from nova_hoststatus import exception
+from nova_hoststatus.notifications import host_fault as \
+    host_fault_notifications
 
 CONF = nova_hoststatus.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -184,8 +186,7 @@ class API(object):
                 if host_down_reported:
                     changed, skipped = self._stop_instances(cctxt, host)
 
-            if changes:
-                self._service_changed(cctxt, service, changes)
+            self._service_changed(cctxt, service, changes, changed, reason)
             LOG.info('Host %(host)s updated: service %(changes)s, '
                      '%(changed)s instances changed.',
                      {'host': host, 'changes': changes,
@@ -254,13 +255,21 @@ class API(object):
                    for row in candidates]
         return changed, skipped
 
-    def _service_changed(self, context, service, changes):
-        """Tell the rest of nova about a committed service change."""
-        service.update(changes)
-        # nova's own service.update notification, sent only now that the
-        # change is committed (Service.save() would send it mid-transaction).
-        service._send_status_update_notification(changes)
-        service.obj_reset_changes()
+    def _service_changed(self, context, service, changes, changed=None,
+                         reason=None):
+        """Tell the rest of nova about a committed host update.
+
+        Its notifications (nova's service.update and instance.update, and
+        host_fault.report or host_fault.clear) are queued now that the
+        change is committed and sent after the response, in order: see
+        nova_hoststatus.notifications.host_fault.
+        """
+        if changes:
+            service.update(changes)
+            service.obj_reset_changes()
+        host_fault_notifications.host_updated(
+            context, service, changes, changed, reason,
+            target_instance_state() if changed is not None else None)
         if 'disabled' in changes:
             # Sync the COMPUTE_STATUS_DISABLED trait as stock enable/disable
             # does; it is skipped when the compute service is down.

@@ -1,0 +1,206 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""A sample consumer: per project, which servers went down, and when.
+
+It listens to Nova's versioned notifications::
+
+    python -m nova_hoststatus.notifications.consumer \\
+        --transport-url rabbit://nova:secret@controller:5672/
+
+and prints a line for each ``host_fault.report`` and ``host_fault.clear``,
+and for each ``instance.update`` that shows a server going down (power
+state ``shutdown``) or coming back (``running``). On exit (Ctrl-C) it
+prints the servers still down, per project.
+
+It consumes from its own listener pool (``--pool``), so it gets a copy of
+each notification and takes none from other consumers such as Ceilometer.
+Nova sends versioned notifications only when ``[notifications]
+notification_format`` is ``versioned`` or ``both``, and ``instance.update``
+only when ``[notifications] notify_on_state_change`` is set.
+"""
+
+import argparse
+import collections
+import sys
+import threading
+import time
+
+from oslo_config import cfg
+import oslo_messaging
+
+DownServer = collections.namedtuple(
+    'DownServer', ['project_id', 'uuid', 'name', 'host', 'since', 'fault'])
+
+# Why a server went down, when a host fault report says so.
+Fault = collections.namedtuple('Fault', ['host', 'reporter', 'reason'])
+
+
+class HostFaultEndpoint(object):
+    """Keeps, per project, the servers that are down, and prints changes.
+
+    :param out: where to print; None to print nothing.
+    :param on_notification: called with ``(event_type, payload data)`` after
+        each notification is handled.
+    """
+
+    filter_rule = oslo_messaging.NotificationFilter(
+        event_type=r'^(instance\.update|host_fault\.(report|clear))$')
+
+    def __init__(self, out=sys.stdout, on_notification=None):
+        self.out = out
+        self.on_notification = on_notification
+        self._lock = threading.Lock()
+        # {project_id: {server uuid: DownServer}}
+        self.down = collections.defaultdict(dict)
+        # {server uuid: Fault} of the host fault reports received.
+        self._faults = {}
+
+    def info(self, ctxt, publisher_id, event_type, payload, metadata):
+        data = payload['nova_object.data']
+        with self._lock:
+            if event_type == 'instance.update':
+                self._instance_update(data, metadata)
+            else:
+                self._host_fault(event_type, data)
+        if self.on_notification:
+            self.on_notification(event_type, data)
+        return oslo_messaging.NotificationResult.HANDLED
+
+    def _print(self, line):
+        if self.out is not None:
+            print(line, file=self.out, flush=True)
+
+    def _host_fault(self, event_type, data):
+        if event_type == 'host_fault.report':
+            reporter = '%s/%s' % (data['reporter_user_id'],
+                                  data['reporter_project_id'])
+            fault = Fault(data['host'], reporter, data['reason'])
+            for uuid in data['instance_uuids']:
+                self._faults[uuid] = fault
+            self._print('host %s reported down at %s by %s%s: %d servers '
+                        'stopped' % (data['host'], data['changed_at'],
+                                     reporter, _reason(data['reason']),
+                                     len(data['instance_uuids'])))
+        else:
+            self._print('host %s: down report cleared at %s%s' % (
+                data['host'], data['changed_at'], _reason(data['reason'])))
+
+    def _instance_update(self, data, metadata):
+        project, uuid = data['tenant_id'], data['uuid']
+        servers = self.down[project]
+        if data['power_state'] == 'shutdown' and uuid not in servers:
+            server = DownServer(
+                project, uuid, data['display_name'], data['host'],
+                data['updated_at'] or metadata.get('timestamp'),
+                self._faults.pop(uuid, None))
+            servers[uuid] = server
+            self._print('project %s: %s' % (project, _describe(server)))
+        elif data['power_state'] == 'running' and uuid in servers:
+            server = servers.pop(uuid)
+            if not servers:
+                del self.down[project]
+            self._print('project %s: server %s (%s) is running again' % (
+                project, server.name, uuid))
+
+    def summary(self):
+        """The servers still down, per project, one line each."""
+        with self._lock:
+            lines = []
+            for project in sorted(self.down):
+                servers = self.down[project].values()
+                lines.append('project %s: %d servers down' % (
+                    project, len(servers)))
+                lines.extend('  ' + _describe(server) for server in servers)
+            return lines
+
+
+def _reason(reason):
+    return ' (%s)' % reason if reason else ''
+
+
+def _describe(server):
+    line = 'server %s (%s) went down at %s on host %s' % (
+        server.name, server.uuid, server.since, server.host)
+    if server.fault:
+        line += ': host fault reported by %s%s' % (
+            server.fault.reporter, _reason(server.fault.reason))
+    return line
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog='python -m nova_hoststatus.notifications.consumer',
+        description='Print, per project, which servers went down and when, '
+                    'from Nova\'s versioned notifications.')
+    parser.add_argument('--transport-url', required=True,
+                        help='The oslo.messaging transport URL of Nova\'s '
+                             'notifications, e.g. rabbit://user:pass@host/.')
+    parser.add_argument('--topic', action='append', dest='topics',
+                        help='A topic to listen to; repeat for more. '
+                             'Default: versioned_notifications, Nova\'s '
+                             '[notifications] versioned_notifications_topics '
+                             'default.')
+    parser.add_argument('--exchange', default='nova',
+                        help='The exchange Nova sends to (its '
+                             'control_exchange). Default: %(default)s.')
+    parser.add_argument('--pool', default='nova-hoststatus-consumer',
+                        help='The listener pool: consumers in one pool share '
+                             'the notifications, each pool gets them all. '
+                             'Default: %(default)s.')
+    parser.add_argument('--config-file', action='append', default=[],
+                        help='oslo.messaging driver options, e.g. '
+                             '[oslo_messaging_rabbit] TLS settings.')
+    args = parser.parse_args(argv)
+    args.topics = args.topics or ['versioned_notifications']
+    return args
+
+
+def start_listener(args, endpoint):
+    """Start an oslo.messaging notification listener for ``args``."""
+    conf = cfg.ConfigOpts()
+    conf(['--config-file=%s' % path for path in args.config_file],
+         project='nova-hoststatus-consumer', default_config_files=[])
+    transport = oslo_messaging.get_notification_transport(
+        conf, url=args.transport_url)
+    targets = [oslo_messaging.Target(topic=topic, exchange=args.exchange)
+               for topic in args.topics]
+    listener = oslo_messaging.get_notification_listener(
+        transport, targets, [endpoint], executor='threading',
+        pool=args.pool)
+    # One at a time, in the order Nova sent them: a host fault report
+    # before the instance updates it caused.
+    listener.start(override_pool_size=1)
+    return listener
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    endpoint = HostFaultEndpoint()
+    listener = start_listener(args, endpoint)
+    print('Listening to %s on %s; Ctrl-C to stop.' % (
+        ', '.join(args.topics), args.exchange), flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        listener.stop()
+        listener.wait()
+        listener.transport.cleanup()
+    for line in endpoint.summary():
+        print(line)
+
+
+if __name__ == '__main__':
+    main()

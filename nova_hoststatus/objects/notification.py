@@ -1,0 +1,90 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The versioned ``host_fault.report`` and ``host_fault.clear`` notifications.
+
+Built on Nova's notification base classes and registered as Nova registers
+its own notification objects, so they serialize, version and document
+(``notification_sample``) like Nova's.
+"""
+
+from nova.notifications.objects import base as notification
+from nova.objects import base
+from nova.objects import fields
+
+from nova_hoststatus.objects import host_fault
+
+
+@base.NovaObjectRegistry.register_notification
+class HostFaultEventType(notification.EventType):
+    """Nova's EventType, with this package's actions.
+
+    ``object`` is ``host_fault``; the wire format is ``host_fault.report``
+    and ``host_fault.clear``.
+    """
+
+    # Version 1.0: Initial version
+    VERSION = '1.0'
+
+    fields = {
+        'action': host_fault.HostFaultActionField(nullable=False),
+    }
+
+
+@base.NovaObjectRegistry.register_notification
+class HostFaultPayload(notification.NotificationPayloadBase):
+    SCHEMA = {
+        'host': ('host_fault', 'host'),
+        'host_down_reported': ('host_fault', 'host_down_reported'),
+        'reason': ('host_fault', 'reason'),
+        'reporter_user_id': ('host_fault', 'reporter_user_id'),
+        'reporter_project_id': ('host_fault', 'reporter_project_id'),
+        'request_id': ('host_fault', 'request_id'),
+        'changed_at': ('host_fault', 'changed_at'),
+        'target_vm_state': ('host_fault', 'target_vm_state'),
+        'target_power_state': ('host_fault', 'target_power_state'),
+        'instance_uuids': ('host_fault', 'instance_uuids'),
+    }
+
+    # Version 1.0: Initial version
+    VERSION = '1.0'
+
+    fields = {
+        'host': fields.StringField(),
+        'host_down_reported': fields.BooleanField(),
+        'reason': fields.StringField(nullable=True),
+        'reporter_user_id': fields.StringField(nullable=True),
+        'reporter_project_id': fields.StringField(nullable=True),
+        'request_id': fields.StringField(nullable=True),
+        'changed_at': fields.DateTimeField(),
+        'target_vm_state': fields.InstanceStateField(nullable=True),
+        'target_power_state': fields.InstancePowerStateField(nullable=True),
+        'instance_uuids': fields.ListOfUUIDField(),
+    }
+
+    def __init__(self, host_fault):
+        super().__init__()
+        self.populate_schema(host_fault=host_fault)
+
+
+@notification.notification_sample('host_fault-report.json')
+@notification.notification_sample('host_fault-clear.json')
+@base.NovaObjectRegistry.register_notification
+class HostFaultNotification(notification.NotificationBase):
+    # Version 1.0: Initial version
+    VERSION = '1.0'
+
+    fields = {
+        # Nova's ObjectField('EventType') takes no subclass.
+        'event_type': fields.ObjectField('HostFaultEventType'),
+        'payload': fields.ObjectField('HostFaultPayload'),
+    }

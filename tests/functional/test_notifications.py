@@ -1,0 +1,528 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The notifications of host down reports and clears, through REST.
+
+Real API, conductor, scheduler and computes; notifications are caught by
+Nova's NotificationFixture (``self.notifier``), or sent over a real
+oslo.messaging transport to the sample consumer.
+"""
+
+import io
+import os
+import threading
+from unittest import mock
+
+import fixtures
+from oslo_db import exception as db_exc
+import oslo_messaging
+
+from nova.compute import power_state
+import nova.conf
+from nova import context as nova_context
+from nova import objects
+from nova import rpc
+from nova import thread_pool_factory
+from nova.tests.functional.notification_sample_tests import \
+    notification_sample_base
+from nova.tests.unit.api.openstack.compute import test_services
+
+from nova_hoststatus.notifications import consumer
+from nova_hoststatus.notifications import emitter
+from nova_hoststatus.notifications import host_fault
+from nova_hoststatus.objects import notification as notification_obj
+from tests.functional import base
+
+CONF = nova.conf.CONF
+SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), 'doc', 'notification_samples')
+
+# The instance.update of a server a report changed, as Nova's own
+# InstanceUpdatePayload says it.
+STOPPED = {'state': 'stopped', 'task_state': None,
+           'power_state': 'shutdown'}
+
+
+def _data(notification):
+    return notification['payload']['nova_object.data']
+
+
+class NotificationTestBase(base.HostStatusTestBase):
+
+    def setUp(self):
+        super().setUp()
+        # Nova sends instance.update only with this set, as Ceilometer and
+        # Aodh deployments do.
+        self.flags(notify_on_state_change='vm_and_task_state',
+                   group='notifications')
+
+    def _versioned(self, *event_types):
+        return [n for n in self.notifier.versioned_notifications
+                if not event_types or n['event_type'] in event_types]
+
+    def _event_types(self):
+        return [n['event_type'] for n in self._versioned()]
+
+    def _wait_until_sent(self):
+        """Wait until the notifications of every update so far are sent."""
+        self.assertTrue(emitter.EMITTER.join(timeout=10))
+
+    def _hold_notifications(self):
+        """Keep the emitter's worker from starting; return the held ones.
+
+        Calling a held worker sends what was queued.
+        """
+        held = []
+        spawn = thread_pool_factory.spawn
+
+        def hold(func, *args, **kwargs):
+            if func == emitter.EMITTER._drain:
+                held.append(func)
+                return None
+            return spawn(func, *args, **kwargs)
+
+        self.stub_out('nova.thread_pool_factory.spawn', hold)
+        # A worker left held would keep the emitter busy for later tests.
+        self.addCleanup(lambda: [func() for func in held])
+        return held
+
+    def _create_instances(self, host, count, uuids=None):
+        """Instances straight in the cell DB: no boot, but a flavor."""
+        flavor = objects.Flavor.get_by_flavor_id(
+            nova_context.get_admin_context(), '1')
+        with base.cell_context(self) as cctxt:
+            for i in range(count):
+                instance = objects.Instance(
+                    context=cctxt, host=host,
+                    project_id=self.api_fixture.project_id,
+                    user_id='fake', vm_state='active', task_state=None,
+                    power_state=power_state.RUNNING,
+                    display_name='bulk-%d' % i, flavor=flavor,
+                    instance_type_id=flavor.id, system_metadata={},
+                    metadata={})
+                if uuids:
+                    instance.uuid = uuids[i]
+                instance.create()
+
+
+class HostFaultNotificationTest(NotificationTestBase):
+    """Servers on host1 in a changed and a skipped state, one on host2."""
+
+    def setUp(self):
+        super().setUp()
+        self.active = self._boot('host1', 'active')
+        self.paused = self._boot('host1', 'paused')
+        self.admin_api.post_server_action(self.paused['id'], {'pause': {}})
+        self.paused = self._wait_for_state_change(self.paused, 'PAUSED')
+        self.other_project = self._boot('host1', 'other-project',
+                                        api=self.other_admin_api)
+        self.error = self._boot('host1', 'error')
+        self.admin_api.post_server_action(
+            self.error['id'], {'os-resetState': {'state': 'error'}})
+        self.error = self._wait_for_server_parameter(
+            self.error, {'OS-EXT-STS:vm_state': 'error'})
+        self.on_host2 = self._boot('host2', 'on-host2')
+        # The last notifications of the boots and the pause, before the
+        # tests count theirs.
+        self.notifier.wait_for_versioned_notifications(
+            'instance.create.end', n_events=5)
+        self.notifier.wait_for_versioned_notifications('instance.pause.end')
+        self.notifier.reset()
+
+    def _report(self, reason=None):
+        body = {'host_down_reported': True}
+        if reason:
+            body['reason'] = reason
+        return self._put_host('host1', body)['host']
+
+    def test_report(self):
+        host = self._report(reason='power supply failure')
+        changed = [i['id'] for i in host['instances_changed']]
+        self.assertEqual(
+            [self.active['id'], self.paused['id'], self.other_project['id']],
+            changed)
+
+        updates = self.notifier.wait_for_versioned_notifications(
+            'instance.update', n_events=3)
+        self._wait_until_sent()
+        self.assertEqual(['service.update', 'host_fault.report'] +
+                         ['instance.update'] * 3, self._event_types())
+
+        # Nova's own instance.update, one per changed server, in order.
+        self.assertEqual(changed, [_data(n)['uuid'] for n in updates])
+        old_states = {self.active['id']: 'active',
+                      self.paused['id']: 'paused',
+                      self.other_project['id']: 'active'}
+        fault = _data(self._versioned('host_fault.report')[0])
+        for update in updates:
+            self.assertEqual('InstanceUpdatePayload',
+                             update['payload']['nova_object.name'])
+            self.assertTrue(update['publisher_id'].startswith('nova-api:'))
+            data = _data(update)
+            self.assertEqual(STOPPED, {key: data[key] for key in STOPPED})
+            self.assertEqual(
+                {'old_state': old_states[data['uuid']], 'state': 'stopped',
+                 'old_task_state': None, 'new_task_state': None},
+                data['state_update']['nova_object.data'])
+            self.assertEqual('host1', data['host'])
+            self.assertEqual('admin', data['action_initiator_user'])
+            self.assertEqual(fault['request_id'], data['request_id'])
+        self.assertEqual(
+            {self.active['tenant_id'], self.other_project['tenant_id']},
+            {_data(n)['tenant_id'] for n in updates})
+
+        # The host notification.
+        self.assertEqual(
+            {'host': 'host1', 'host_down_reported': True,
+             'reason': 'power supply failure',
+             'reporter_user_id': 'admin',
+             'reporter_project_id': self.api_fixture.project_id,
+             'target_vm_state': 'stopped', 'target_power_state': 'shutdown',
+             'instance_uuids': changed},
+            {key: fault[key] for key in (
+                'host', 'host_down_reported', 'reason', 'reporter_user_id',
+                'reporter_project_id', 'target_vm_state',
+                'target_power_state', 'instance_uuids')})
+        self.assertEqual(
+            {'forced_down': True, 'host': 'host1'},
+            {key: _data(self._versioned('service.update')[0])[key]
+             for key in ('forced_down', 'host')})
+
+        # And the legacy compute.instance.update, as notification_format
+        # ('both' in Nova's tests) asks.
+        legacy = [n for n in self.notifier.notifications
+                  if n.event_type == 'compute.instance.update']
+        self.assertEqual(changed, [n.payload['instance_id'] for n in legacy])
+        for message in legacy:
+            self.assertEqual('stopped', message.payload['state'])
+            self.assertEqual(old_states[message.payload['instance_id']],
+                             message.payload['old_state'])
+            self.assertTrue(message.publisher_id.startswith('api.'))
+
+    def test_clear(self):
+        self._report()
+        self._wait_until_sent()
+        self.notifier.reset()
+
+        host = self._put_host('host1', {'host_down_reported': False,
+                                        'reason': 'host repaired'})['host']
+
+        self.assertFalse(host['host_down_reported'])
+        self.notifier.wait_for_versioned_notifications('host_fault.clear')
+        self._wait_until_sent()
+        self.assertEqual(['service.update', 'host_fault.clear'],
+                         self._event_types())
+        fault = _data(self._versioned('host_fault.clear')[0])
+        self.assertEqual(
+            {'host': 'host1', 'host_down_reported': False,
+             'reason': 'host repaired', 'target_vm_state': None,
+             'target_power_state': None, 'instance_uuids': []},
+            {key: fault[key] for key in (
+                'host', 'host_down_reported', 'reason', 'target_vm_state',
+                'target_power_state', 'instance_uuids')})
+        self.assertFalse(_data(self._versioned('service.update')[0])[
+            'forced_down'])
+        self.assertEqual([], self.notifier.notifications)
+
+    def test_repeated_report_notifies_nothing(self):
+        self._report()
+        self._wait_until_sent()
+        self.notifier.reset()
+
+        self.assertEqual([], self._report()['instances_changed'])
+
+        self._wait_until_sent()
+        self.assertEqual([], self._versioned())
+        self.assertEqual([], self.notifier.notifications)
+
+    def test_maintenance_sends_service_update_only(self):
+        self._put_host('host1', {'maintenance_mode': 'enable'})
+        self.notifier.wait_for_versioned_notifications('service.update')
+        self._wait_until_sent()
+        self.assertEqual(['service.update'], self._event_types())
+
+    def test_failed_transaction_notifies_nothing(self):
+        # The last statement of the report's transaction fails: the service
+        # and instance updates before it roll back.
+        self.stub_out('nova_hoststatus.db.instance_actions_create',
+                      mock.Mock(side_effect=db_exc.DBError('injected')))
+
+        self._put_host('host1', {'host_down_reported': True}, status=500)
+
+        self._wait_until_sent()
+        self.assertEqual([], self._versioned())
+        self.assertEqual([], self.notifier.notifications)
+        self.assertFalse(self._compute_service('host1')['forced_down'])
+        self.assertEqual(
+            'ACTIVE', self.admin_api.get_server(self.active['id'])['status'])
+
+    def test_queued_after_the_transaction_committed(self):
+        queued = []
+
+        def host_updated(context, *args):
+            # The transaction is over: its session is gone from the context.
+            self.assertRaises(db_exc.NoEngineContextEstablished,
+                              getattr, context, 'session')
+            queued.append(args[1])
+            return real(context, *args)
+
+        real = host_fault.host_updated
+        self.stub_out('nova_hoststatus.notifications.host_fault.host_updated',
+                      host_updated)
+
+        self._report()
+
+        self.assertEqual([{'forced_down': True}], queued)
+        self.notifier.wait_for_versioned_notifications('instance.update', 3)
+
+    def test_response_does_not_wait_for_notifications(self):
+        held = self._hold_notifications()
+
+        host = self._report()
+
+        # The API answered with nothing sent: sending is not on its path.
+        self.assertEqual(3, len(host['instances_changed']))
+        self.assertEqual([], self._versioned())
+        self.assertEqual(1, len(held))
+        # Nothing is lost: the worker sends all of it.
+        held.pop()()
+        self.assertEqual(3, len(self._versioned('instance.update')))
+
+    def test_report_then_clear_keep_their_order(self):
+        held = self._hold_notifications()
+
+        self._report()
+        self._put_host('host1', {'host_down_reported': False})
+
+        # One worker sends both updates, one after the other.
+        self.assertEqual(1, len(held))
+        held.pop()()
+        self.assertEqual(
+            ['service.update', 'host_fault.report'] +
+            ['instance.update'] * 3 +
+            ['service.update', 'host_fault.clear'], self._event_types())
+
+    def test_instance_deleted_before_sending(self):
+        held = self._hold_notifications()
+        host = self._report()
+        with base.cell_context(self) as cctxt:
+            objects.Instance.get_by_uuid(cctxt, self.active['id']).destroy()
+
+        held.pop()()
+
+        updates = self._versioned('instance.update')
+        self.assertEqual([i['id'] for i in host['instances_changed']],
+                         [_data(n)['uuid'] for n in updates])
+        deleted = _data(updates[0])
+        self.assertEqual(STOPPED, {key: deleted[key] for key in STOPPED})
+        self.assertIsNotNone(deleted['deleted_at'])
+
+    def test_no_instance_update_without_notify_on_state_change(self):
+        self.flags(notify_on_state_change=None, group='notifications')
+
+        self._report()
+
+        self.notifier.wait_for_versioned_notifications('host_fault.report')
+        self._wait_until_sent()
+        self.assertEqual(['service.update', 'host_fault.report'],
+                         self._event_types())
+
+    def test_unversioned_only(self):
+        self.flags(notification_format='unversioned', group='notifications')
+
+        self._report()
+
+        self._wait_until_sent()
+        self.assertEqual([], self._versioned())
+        self.assertEqual(3, len(self.notifier.notifications))
+
+
+class EmissionStatementCountTest(NotificationTestBase):
+    """Sending N instance.update costs the same statements whatever N is."""
+
+    HOSTS = ('host1',)
+
+    def setUp(self):
+        super().setUp()
+        self.held = self._hold_notifications()
+
+    def _send_and_count(self, count):
+        self._create_instances('host1', count)
+        self._report_host_down('host1')
+        self.notifier.reset()
+        with base.count_sql_statements() as statements:
+            self.held.pop()()
+        self.assertEqual(count, len(self._versioned('instance.update')))
+        self._put_host('host1', {'host_down_reported': False})
+        self.held.pop()()
+        with base.cell_context(self) as cctxt:
+            for instance in objects.InstanceList.get_by_host(cctxt, 'host1'):
+                instance.destroy()
+        return statements
+
+    def test_statement_count_independent_of_instances(self):
+        small = self._send_and_count(3)
+        large = self._send_and_count(30)
+        self.assertEqual(len(small), len(large), '\n'.join(large))
+
+    def test_statement_count_with_bdms(self):
+        self.flags(bdms_in_notifications=True, group='notifications')
+        small = self._send_and_count(3)
+        large = self._send_and_count(30)
+        self.assertEqual(len(small), len(large), '\n'.join(large))
+
+
+class HostFaultNotificationSampleTest(NotificationTestBase):
+    """The notifications match doc/notification_samples, as Nova checks.
+
+    Volatile values are fixed the way Nova's notification sample tests fix
+    them: the time, the request id, the uuids and the publisher host.
+    """
+
+    HOSTS = ('host1',)
+    ANY = notification_sample_base.NotificationSampleTestBase.ANY
+    _apply_replacements = (
+        notification_sample_base.NotificationSampleTestBase.
+        _apply_replacements)
+    _verify_notification = (
+        notification_sample_base.NotificationSampleTestBase.
+        _verify_notification)
+
+    def setUp(self):
+        super().setUp()
+        self.flags(host='fake-mini')
+        self.useFixture(fixtures.MockPatch(
+            'oslo_utils.timeutils.utcnow',
+            return_value=test_services.fake_utcnow()))
+        patcher = mock.patch(
+            'oslo_context.context.generate_request_id',
+            return_value='req-5b6c791d-5709-4f36-8fbe-c3e02869e35d')
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def _get_notification_sample(self, sample):
+        return os.path.join(SAMPLES, sample + '.json')
+
+    def test_report_and_clear(self):
+        self._create_instances('host1', 1,
+                               uuids=['178b0921-8f85-4257-88b6-2e743b5a975c'])
+        self._put_host('host1', {'host_down_reported': True,
+                                 'reason': 'power supply failure'})
+        self.notifier.wait_for_versioned_notifications('instance.update')
+        self._verify_notification(
+            'host_fault-report',
+            actual=self._versioned('host_fault.report')[0])
+
+        self._put_host('host1', {'host_down_reported': False})
+        self.notifier.wait_for_versioned_notifications('host_fault.clear')
+        self._verify_notification(
+            'host_fault-clear',
+            actual=self._versioned('host_fault.clear')[0])
+
+    def test_samples_are_documented(self):
+        self.assertEqual(
+            ['host_fault-clear.json', 'host_fault-report.json'],
+            sorted(notification_obj.HostFaultNotification.samples))
+        for sample in notification_obj.HostFaultNotification.samples:
+            self.assertTrue(os.path.exists(os.path.join(SAMPLES, sample)))
+
+
+class ConsumerTest(NotificationTestBase):
+    """REST report -> Nova's notifier -> oslo.messaging -> the consumer.
+
+    Both ends use the rabbit driver over kombu's in-memory broker, each
+    with its own transport, so the notifications are serialized and go
+    through a broker exchange and queue as they would with RabbitMQ.
+    """
+
+    URL = 'kombu+memory:////'
+
+    def setUp(self):
+        super().setUp()
+        self.flags(notification_format='versioned', group='notifications')
+        self.servers = [self._boot('host1', 'server-%d' % i)
+                        for i in range(2)]
+        self.other = self._boot('host1', 'other', api=self.other_admin_api)
+        # The boots' last notification: none of theirs may reach the
+        # consumer.
+        self.notifier.wait_for_versioned_notifications(
+            'instance.create.end', n_events=3)
+
+        # Nova's versioned notifier, as nova.rpc.init() builds it, on a
+        # real transport.
+        transport = oslo_messaging.get_notification_transport(
+            CONF, url=self.URL)
+        self.addCleanup(transport.cleanup)
+        self.stub_out('nova.rpc.NOTIFIER', oslo_messaging.Notifier(
+            transport,
+            serializer=rpc.RequestContextSerializer(
+                rpc.JsonPayloadSerializer()),
+            driver='messaging',
+            topics=CONF.notifications.versioned_notifications_topics))
+
+        self.received = []
+        self.cond = threading.Condition()
+        self.out = io.StringIO()
+        self.endpoint = consumer.HostFaultEndpoint(
+            out=self.out, on_notification=self._received)
+        listener = consumer.start_listener(
+            consumer.parse_args(['--transport-url', self.URL]),
+            self.endpoint)
+        self.addCleanup(listener.transport.cleanup)
+        self.addCleanup(listener.wait)
+        self.addCleanup(listener.stop)
+
+    def _received(self, event_type, data):
+        with self.cond:
+            self.received.append((event_type, data))
+            self.cond.notify_all()
+
+    def _wait_for(self, count):
+        with self.cond:
+            self.cond.wait_for(lambda: len(self.received) >= count, 30)
+            return list(self.received)
+
+    def test_consumer_gets_the_report(self):
+        host = self._put_host('host1', {'host_down_reported': True,
+                                        'reason': 'fenced'})['host']
+        changed = [i['id'] for i in host['instances_changed']]
+        self.assertEqual(3, len(changed))
+
+        # The clear's notification comes after all of the report's: nothing
+        # else of the report can arrive later.
+        self._put_host('host1', {'host_down_reported': False})
+        # service.update is filtered out by the consumer.
+        received = self._wait_for(5)
+
+        self.assertEqual(['host_fault.report'] + ['instance.update'] * 3 +
+                         ['host_fault.clear'],
+                         [event_type for event_type, _ in received])
+        self.assertEqual(changed, received[0][1]['instance_uuids'])
+        self.assertEqual(changed,
+                         [data['uuid'] for _, data in received[1:4]])
+        down = self.endpoint.down
+        self.assertEqual(
+            {self.api_fixture.project_id: {s['id'] for s in self.servers},
+             base.OTHER_PROJECT_ID: {self.other['id']}},
+            {project: set(servers) for project, servers in down.items()})
+        for servers in down.values():
+            for server in servers.values():
+                self.assertEqual('host1', server.host)
+                self.assertEqual('fenced', server.fault.reason)
+                self.assertIsNotNone(server.since)
+        lines = self.out.getvalue().splitlines()
+        self.assertIn('host host1 reported down at', lines[0])
+        self.assertIn('project %s: server other (%s) went down at' % (
+            base.OTHER_PROJECT_ID, self.other['id']), lines[3])
+        summary = self.endpoint.summary()
+        self.assertIn('project %s: 1 servers down' % base.OTHER_PROJECT_ID,
+                      summary)
