@@ -68,19 +68,34 @@ def instances_on_host(context, host):
 def instances_compare_and_set(context, expected, values):
     """Set ``values`` on instances still in the state they were read in.
 
+    One bulk statement when no instance changed since it was read. When
+    some did, its rowcount cannot tell which, so it is rolled back to a
+    savepoint and each instance is compared-and-set on its own: exact,
+    and only on that rare race.
+
     :param expected: ``(uuid, vm_state, task_state)`` tuples as read.
-    :returns: the number of instances updated.
+    :returns: the uuids of the instances updated.
     """
     instance = models.Instance
+    values = dict(values, updated_at=timeutils.utcnow())
     state = sa.tuple_(instance.uuid, instance.vm_state,
                       sa.func.coalesce(instance.task_state, _NO_TASK_STATE))
-    query = (sa.update(instance)
-             .where(instance.deleted == 0,
-                    state.in_([(uuid, vm_state, task_state or _NO_TASK_STATE)
-                               for uuid, vm_state, task_state in expected]))
-             .values(updated_at=timeutils.utcnow(), **values)
-             .execution_options(synchronize_session=False))
-    return context.session.execute(query).rowcount
+
+    def update(expected):
+        as_read = [(uuid, vm_state, task_state or _NO_TASK_STATE)
+                   for uuid, vm_state, task_state in expected]
+        query = (sa.update(instance)
+                 .where(instance.deleted == 0, state.in_(as_read))
+                 .values(**values)
+                 .execution_options(synchronize_session=False))
+        return context.session.execute(query).rowcount
+
+    savepoint = context.session.begin_nested()
+    if update(expected) == len(expected):
+        savepoint.commit()
+        return [uuid for uuid, _vm_state, _task_state in expected]
+    savepoint.rollback()
+    return [one[0] for one in expected if update([one])]
 
 
 @main_db.pick_context_manager_reader

@@ -21,6 +21,13 @@ class HostNotFound(exception.NotFound):
                "discover_hosts').")
 
 
+class CellUnavailable(exception.NovaException):
+    code = 503
+    msg_fmt = ("The database of cell %(cell)s, where host %(host)s is, "
+               "cannot be reached; nothing was changed. Retry when it is "
+               "back.")
+
+
 class ContradictoryHostUpdate(exception.Invalid):
     msg_fmt = ("'status': 'enable' and 'maintenance_mode': 'enable' "
                "contradict each other: maintenance mode disables the host.")

@@ -32,6 +32,8 @@ power state of its instances when it reports again.
 import collections
 import contextlib
 
+from oslo_db import api as oslo_db_api
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 
 from nova.compute import api as compute_api
@@ -133,17 +135,35 @@ def _service_changes(service, enabled, maintenance, host_down_reported,
 
 @contextlib.contextmanager
 def _compute_service(context, host):
-    """Yield a context targeted at the host's cell and its compute service."""
+    """Yield a context targeted at the host's cell and its compute service.
+
+    A cell whose database cannot be reached, from the start or in the
+    middle of the update (whose transaction then rolled back), is a 503:
+    nothing changed and a retry is safe.
+    """
     try:
         mapping = objects.HostMapping.get_by_host(context, host)
     except nova_exception.HostMappingNotFound:
         raise exception.HostNotFound(host=host)
-    with nova_context.target_cell(context, mapping.cell_mapping) as cctxt:
+    cell = mapping.cell_mapping
+    unavailable = exception.CellUnavailable(cell=cell.identity, host=host)
+    with contextlib.ExitStack() as stack:
+        try:
+            cctxt = stack.enter_context(
+                nova_context.target_cell(context, cell))
+        except db_exc.DBError:
+            # How nova's own code (and its DownCellFixture) sees a down cell.
+            raise unavailable
         try:
             service = objects.Service.get_by_compute_host(cctxt, host)
         except nova_exception.ComputeHostNotFound:
             raise exception.HostNotFound(host=host)
-        yield cctxt, service
+        except db_exc.DBConnectionError:
+            raise unavailable
+        try:
+            yield cctxt, service
+        except db_exc.DBConnectionError:
+            raise unavailable
 
 
 class API(object):
@@ -179,12 +199,8 @@ class API(object):
             if changes.get('forced_down') is False:
                 self._assert_evacuations_completed(cctxt, host)
 
-            changed = skipped = None
-            with db.writer(cctxt):
-                if changes:
-                    db.service_update(cctxt, service.id, changes)
-                if host_down_reported:
-                    changed, skipped = self._stop_instances(cctxt, host)
+            changed, skipped = self._commit(cctxt, service.id, host, changes,
+                                            host_down_reported)
 
             self._service_changed(cctxt, service, changes, changed, reason)
             LOG.info('Host %(host)s updated: service %(changes)s, '
@@ -194,6 +210,23 @@ class API(object):
             return HostState(service,
                              self.servicegroup_api.service_is_up(service),
                              changed, skipped)
+
+    # A deadlock (frequent on Galera) rolled everything back: run it all
+    # again, reading anew, as nova's own DB API does.
+    @oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True)
+    def _commit(self, context, service_id, host, changes, host_down_reported):
+        """Apply an update in one transaction on the host's cell.
+
+        :returns: the changed and the skipped instances of a report, or
+            (None, None).
+        """
+        changed = skipped = None
+        with db.writer(context):
+            if changes:
+                db.service_update(context, service_id, changes)
+            if host_down_reported:
+                changed, skipped = self._stop_instances(context, host)
+        return changed, skipped
 
     @staticmethod
     def _assert_evacuations_completed(context, host):
@@ -229,24 +262,22 @@ class API(object):
         if not candidates:
             return [], skipped
 
-        updated = db.instances_compare_and_set(
+        updated = set(db.instances_compare_and_set(
             context,
             [(row.uuid, row.vm_state, row.task_state) for row in candidates],
-            target)
-        if updated < len(candidates):
-            # Someone else changed some of them after they were read: those
-            # not in the target state now were not ours to change.
-            states = db.instance_states(context,
-                                        [row.uuid for row in candidates])
-            raced = [row for row in candidates
-                     if states.get(row.uuid) != target_state]
+            target))
+        raced = [row for row in candidates if row.uuid not in updated]
+        if raced:
+            # Changed by someone else after they were read: not ours to
+            # change. Say what they are now.
+            states = db.instance_states(context, [row.uuid for row in raced])
             for row in raced:
                 vm_state, task_state, _power = states.get(
                     row.uuid, (vm_states.DELETED, None, None))
                 skipped.append(InstanceSkip(row.uuid, row.project_id,
                                             vm_state, task_state,
                                             SKIP_STATE_CHANGED))
-            candidates = [row for row in candidates if row not in raced]
+            candidates = [row for row in candidates if row.uuid in updated]
 
         db.instance_actions_create(context, HOST_DOWN_ACTION, candidates)
         changed = [InstanceChange(row.uuid, row.project_id, row.user_id,

@@ -63,7 +63,8 @@ def _view(state):
 def _http_error(exc):
     error = {400: webob.exc.HTTPBadRequest,
              404: webob.exc.HTTPNotFound,
-             409: webob.exc.HTTPConflict}[exc.code]
+             409: webob.exc.HTTPConflict,
+             503: webob.exc.HTTPServiceUnavailable}[exc.code]
     return error(explanation=exc.format_message())
 
 
@@ -75,7 +76,7 @@ class HostStatusController(wsgi.Controller):
         super().__init__()
         self.host_fault_api = hostfault.API()
 
-    @wsgi.expected_errors(404)
+    @wsgi.expected_errors((404, 503))
     @validation.query_schema(schema.show_query)
     @validation.response_body_schema(schema.show_response)
     def show(self, req, id):
@@ -84,10 +85,10 @@ class HostStatusController(wsgi.Controller):
         context.can(hosts_policies.SHOW, target={})
         try:
             return _view(self.host_fault_api.show(context, id))
-        except exception.HostNotFound as exc:
+        except (exception.HostNotFound, exception.CellUnavailable) as exc:
             raise _http_error(exc)
 
-    @wsgi.expected_errors((400, 404, 409))
+    @wsgi.expected_errors((400, 404, 409, 503))
     @validation.schema(schema.update)
     @validation.response_body_schema(schema.update_response)
     def update(self, req, id, body):
@@ -114,7 +115,7 @@ class HostStatusController(wsgi.Controller):
                 maintenance=_enabled(update.get('maintenance_mode')),
                 reason=update.get('reason'))
         except (nova_exception.Invalid, nova_exception.NotFound,
-                exception.HostConflict) as exc:
+                exception.HostConflict, exception.CellUnavailable) as exc:
             raise _http_error(exc)
         return _view(state)
 

@@ -29,8 +29,9 @@ update = {
                 'host_down_reported': parameter_types.boolean,
                 # Why: kept as disabled_reason when this request disables
                 # the service, and carried by host fault notifications.
-                'reason': {'type': 'string', 'minLength': 1,
-                           'maxLength': 255},
+                # Printable characters only, as nova's descriptions.
+                'reason': dict(parameter_types.description,
+                               type='string', minLength=1),
             },
             'minProperties': 1,
             'additionalProperties': False,
