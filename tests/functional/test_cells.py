@@ -1,0 +1,160 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Host fault reports with two cells: host1 in cell1, host2 in cell2."""
+
+import contextlib
+import threading
+
+from oslo_db import exception as db_exc
+import sqlalchemy as sa
+
+from nova import context as nova_context
+from nova.db.main import api as main_db
+from nova.tests import fixtures as nova_fixtures
+
+from tests.functional import test_robustness
+
+STOPPED = ('stopped', None, 4)
+ACTIVE = ('active', None, 1)
+WRITES = ('INSERT', 'UPDATE', 'DELETE')
+
+
+class MultiCellTest(test_robustness.RobustnessTestBase):
+
+    NUMBER_OF_CELLS = 2
+
+    def _setup_compute_service(self):
+        self._start_compute('host1')
+        self._start_compute('host2', cell_name='cell2')
+
+    def setUp(self):
+        super().setUp()
+        self.in_cell1 = self._boot('host1', 'in-cell1')['id']
+        self.in_cell2 = self._boot('host2', 'in-cell2')['id']
+        # Rows of cell1 that name host2, as a host moved to another cell
+        # may leave behind: a report of host2 must not touch them.
+        self.stale = self._create_servers_in_db('host2', 1, name='stale',
+                                                cell_name='cell1')[0]
+
+    def _engine(self, cell_name):
+        cctxt = nova_context.get_admin_context()
+        nova_context.set_target_cell(cctxt, self.cell_mappings[cell_name])
+        return main_db.get_context_manager(cctxt).writer.get_engine()
+
+    @contextlib.contextmanager
+    def _statements_by_cell(self):
+        """``{cell_name: [(thread, statement)]}`` of the block."""
+        engines = {self._engine(name): name for name in self.cell_mappings}
+        statements = {name: [] for name in self.cell_mappings}
+
+        def record(conn, cursor, statement, *args):
+            if conn.engine in engines:
+                statements[engines[conn.engine]].append(
+                    (threading.get_ident(), statement))
+
+        sa.event.listen(sa.engine.Engine, 'before_cursor_execute', record)
+        try:
+            yield statements
+        finally:
+            sa.event.remove(sa.engine.Engine, 'before_cursor_execute',
+                            record)
+
+    def _assert_cell2_untouched(self, before):
+        after = self._snapshot()
+        self.assertEqual(before['cell2'], after['cell2'])
+
+    def test_only_the_host_cell_is_touched(self):
+        self.assertEqual(
+            'cell2', self.host_mappings['host2'].cell_mapping.name)
+        before = self._snapshot()
+
+        with self._statements_by_cell() as statements:
+            report = self._report_host_down('host2')
+
+        self.assertEqual([self.in_cell2],
+                         [i['id'] for i in report['instances_changed']])
+        self.assertEqual([], report['instances_skipped'])
+        after = self._snapshot()
+        # Not a row of cell0 or cell1 changed, the stale one included.
+        self.assertEqual(before['cell0'], after['cell0'])
+        self.assertEqual(before['cell1'], after['cell1'])
+        self.assertEqual(STOPPED, self._instances(after)[self.in_cell2])
+        self.assertEqual((False, None, True),
+                         self._service_row('host2', after))
+        # The request read and wrote cell2 only; nothing, on any thread
+        # (notifications included), wrote to another cell.
+        me = threading.get_ident()
+        self.assertNotEqual([], statements['cell2'])
+        for cell_name in ('cell0', 'cell1'):
+            self.assertEqual(
+                [], [s for thread, s in statements[cell_name]
+                     if thread == me or s.lstrip().startswith(WRITES)],
+                cell_name)
+        # The servers of cell1 and their host are as they were.
+        server = self.admin_api.get_server(self.in_cell1)
+        self.assertEqual(('ACTIVE', 'UP'),
+                         (server['status'], server['host_status']))
+        server = self.admin_api.get_server(self.in_cell2)
+        self.assertEqual(('SHUTOFF', 'DOWN'),
+                         (server['status'], server['host_status']))
+
+    def _assert_cell_unavailable(self, response):
+        """503 naming the cell: nothing changed, retry later."""
+        message = self.assertFault(response, 503)
+        self.assertIn('cell2', message)
+
+    def test_report_while_the_host_cell_is_down(self):
+        before = self._snapshot()
+        with nova_fixtures.DownCellFixture([self.cell_mappings['cell2']]):
+            report = self._put('host2', test_robustness.REPORT)
+            show = self._show('host2')
+            # Nothing of cell2 was touched.
+            self._assert_cell2_untouched(before)
+            # Hosts of the cells that are up are not held up by it.
+            host1 = self._report_host_down('host1')
+            self.assertEqual([self.in_cell1],
+                             [i['id'] for i in host1['instances_changed']])
+
+        self._assert_cell_unavailable(report)
+        self._assert_cell_unavailable(show)
+        # Once the cell is back, retrying completes the report.
+        retry = self._report_host_down('host2')
+        self.assertEqual([self.in_cell2],
+                         [i['id'] for i in retry['instances_changed']])
+        self.assertEqual(STOPPED, self._instances()[self.in_cell2])
+
+    def test_cell_database_lost_in_the_middle_of_a_report(self):
+        """cell2's database goes away after the service row is written."""
+        before = self._snapshot()
+        engine = self._engine('cell2')
+        lost_at = []
+
+        def lost(conn, cursor, statement, *args):
+            if statement.lstrip().startswith('UPDATE instances'):
+                lost_at.append(statement)
+                raise db_exc.DBConnectionError('cell2 database unreachable')
+
+        sa.event.listen(engine, 'before_cursor_execute', lost)
+        try:
+            response = self._put('host2', test_robustness.REPORT)
+        finally:
+            sa.event.remove(engine, 'before_cursor_execute', lost)
+
+        self.assertEqual(1, len(lost_at))
+        self._assert_cell_unavailable(response)
+        # The service row written before the failure rolled back with it.
+        self.assertEqual(before, self._snapshot())
+        retry = self._report_host_down('host2')
+        self.assertEqual([self.in_cell2],
+                         [i['id'] for i in retry['instances_changed']])
+        self.assertEqual((False, None, True), self._service_row('host2'))
