@@ -32,20 +32,7 @@ import nova_hoststatus.servicegroup
 from nova_hoststatus.servicegroup.drivers import db
 from nova_hoststatus.servicegroup.drivers import mc
 from tests.functional import base
-
-
-class FakeMemcacheClient(object):
-    """nova.cache_utils.CacheClient without memcached or expiry."""
-
-    def __init__(self):
-        self.cache = {}
-
-    def get(self, key):
-        return self.cache.get(key)
-
-    def set(self, key, value):
-        self.cache[key] = value
-        return True
+from tests.unit.test_servicegroup import FakeMemcacheClient
 
 
 class _ServiceGroupTestBase(base.HostStatusTestBase):
