@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup-venv.sh
-.venv/bin/flake8 nova_hoststatus tests
+.venv/bin/flake8 nova_hoststatus tests tools benchmarks
 status=0
 .venv/bin/stestr run "$@" || status=$?
 # One closing line, whatever the runner printed above it.

@@ -1,0 +1,84 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What the Python parts share: the cloud's description and API clients.
+
+tools/run-local-cloud.sh writes ``cloud.json`` in its state directory:
+ports, passwords, process id files. Everything here reads it.
+"""
+
+import json
+import time
+
+from keystoneauth1 import adapter
+from keystoneauth1.identity import v3
+from keystoneauth1 import session as ksa_session
+
+# Who is who: user -> (project, roles). admin is keystone's bootstrap user.
+USERS = {
+    'nova': ('service', ['admin', 'service']),
+    'placement': ('service', ['admin', 'service']),
+    # A fault monitor needs only the service role, with the policy rule of
+    # doc/source/deploy.rst.
+    'monitor': ('service', ['service']),
+    'owner-a': ('project-a', ['member']),
+    'owner-b': ('project-b', ['member']),
+}
+# The admin boots servers into the owners' projects (targeting hosts is
+# admin-only), so it is an admin there too.
+ADMIN_PROJECTS = ('project-a', 'project-b')
+
+# The highest microversion stock Nova 34 serves, for host_status (2.16),
+# host targeting (2.74) and evacuation to stopped servers (2.95).
+MICROVERSION = 'compute latest'
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def password_for(cloud, user):
+    if user == 'admin':
+        return cloud['admin_password']
+    return cloud['password']
+
+
+def session(cloud, user, project=None):
+    """A keystoneauth session of ``user``, scoped to its project."""
+    if project is None:
+        project = 'admin' if user == 'admin' else USERS[user][0]
+    auth = v3.Password(
+        auth_url=cloud['auth_url'], username=user,
+        password=password_for(cloud, user), project_name=project,
+        user_domain_id='default', project_domain_id='default')
+    return ksa_session.Session(auth=auth)
+
+
+def compute(sess, cloud):
+    """Nova's API from the catalog, at the newest microversion."""
+    return adapter.Adapter(
+        sess, service_type='compute', interface='public',
+        region_name=cloud['region'],
+        additional_headers={'OpenStack-API-Version': MICROVERSION})
+
+
+def wait_for(predicate, timeout, what, interval=0.02):
+    """Call ``predicate`` until it returns something true; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError('%s: not after %d s' % (what, timeout))
+        time.sleep(interval)

@@ -1,0 +1,35 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""gunicorn settings of the local cloud's WSGI applications.
+
+    gunicorn -c tools/local_cloud/gunicorn_conf.py --bind ... MODULE:app
+
+Nova's and Keystone's WSGI modules parse the process's command line with
+oslo.config (under uWSGI or mod_wsgi it holds no options); under gunicorn
+it is gunicorn's, which they refuse. Each worker drops it before it loads
+the application.
+"""
+
+import sys
+
+workers = 1
+worker_class = 'gthread'
+threads = 8
+# Loading Nova takes seconds on a busy machine.
+timeout = 300
+# Not gunicorn's default socket in $HOME, shared by every instance.
+control_socket_disable = True
+
+
+def post_fork(server, worker):
+    sys.argv[1:] = []

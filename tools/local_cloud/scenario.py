@@ -1,0 +1,355 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The host fault scenario of the demo, across the real local cloud.
+
+Two projects have servers on host1 and host2. host1 fails: its
+nova-compute processes are killed. The sample fault monitor
+(:mod:`local_cloud.monitor`, its own process) detects it and reports the
+host down; the owners see SHUTOFF and host_status DOWN; versioned
+notifications arrive over RabbitMQ (the consumer of
+:mod:`nova_hoststatus.notifications.consumer`); the admin evacuates the
+servers to host2. Every step is checked, and timed in milliseconds from
+the fault::
+
+    python -m local_cloud.scenario STATE/cloud.json
+
+Exits non-zero if any check fails.
+"""
+
+import json
+import os
+import queue
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import prettytable
+
+from nova_hoststatus.notifications import consumer
+
+from local_cloud import common
+from local_cloud import stubs
+
+SERVERS = (
+    # name, project, host
+    ('vm1-project-a', 'project-a', 'host1'),
+    ('vm2-project-b', 'project-b', 'host1'),
+    ('vm3-project-a', 'project-a', 'host2'),
+)
+FAILED, SPARE = 'host1', 'host2'
+# nova.compute.power_state, without importing Nova here.
+POWER_STATES = {0: 'NOSTATE', 1: 'RUNNING', 3: 'PAUSED', 4: 'SHUTDOWN',
+                6: 'CRASHED', 7: 'SUSPENDED'}
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, message, *args):
+    if not condition:
+        raise Failure(message % args)
+
+
+class Scenario(object):
+
+    def __init__(self, cloud):
+        self.cloud = cloud
+        self.admin = self._api('admin')
+        # The admin boots into the owners' projects: only admins may
+        # choose a host.
+        self.booters = {project: self._api('admin', project)
+                        for project in common.ADMIN_PROJECTS}
+        self.owners = {'project-a': self._api('owner-a'),
+                       'project-b': self._api('owner-b')}
+        self.timeline = []
+        self.start = None
+        self.notifications = queue.Queue()
+
+    def _api(self, user, project=None):
+        return common.compute(common.session(self.cloud, user, project),
+                              self.cloud)
+
+    def mark(self, event, at=None):
+        at = time.monotonic() if at is None else at
+        self.timeline.append(((at - self.start) * 1000, event))
+
+    def say(self, text=''):
+        print(text, flush=True)
+
+    # Set-up
+
+    def flavor(self):
+        flavors = self.admin.get('/flavors').json()['flavors']
+        for flavor in flavors:
+            if flavor['name'] == 'hs.tiny':
+                return flavor['id']
+        return self.admin.post('/flavors', json={'flavor': {
+            'name': 'hs.tiny', 'ram': 128, 'vcpus': 1, 'disk': 1}}
+        ).json()['flavor']['id']
+
+    def boot(self):
+        flavor = self.flavor()
+        servers = {}
+        for name, project, host in SERVERS:
+            server = self.booters[project].post('/servers', json={'server': {
+                'name': name, 'imageRef': stubs.IMAGE_ID,
+                'flavorRef': flavor, 'networks': 'none', 'host': host,
+            }}).json()['server']
+            servers[server['id']] = (name, project, host)
+        self.servers = servers
+
+        def all_active():
+            states = {s['id']: s['status'] for s in self._all_servers()}
+            check('ERROR' not in states.values(),
+                  'a server went to ERROR: %s', states)
+            return all(states.get(uuid) == 'ACTIVE' for uuid in servers)
+        common.wait_for(all_active, 180, 'servers ACTIVE', interval=0.2)
+        for server in self._all_servers():
+            name, _project, host = servers[server['id']]
+            check(server['OS-EXT-SRV-ATTR:host'] == host,
+                  '%s is on %s, not %s', name,
+                  server['OS-EXT-SRV-ATTR:host'], host)
+
+    def _all_servers(self):
+        return self.admin.get('/servers/detail',
+                              params={'all_tenants': 1}).json()['servers']
+
+    def table(self, servers=None):
+        table = prettytable.PrettyTable(
+            ['Name', 'Project', 'Status', 'Task State', 'Power State',
+             'Host', 'Host Status'])
+        table.align = 'l'
+        if servers is None:
+            servers = self._all_servers()
+        for server in sorted(servers, key=lambda s: s['name']):
+            table.add_row([
+                server['name'], self.servers[server['id']][1],
+                server['status'], server['OS-EXT-STS:task_state'] or '-',
+                POWER_STATES.get(server['OS-EXT-STS:power_state']),
+                server['OS-EXT-SRV-ATTR:host'], server.get('host_status')])
+        return table.get_string()
+
+    # Watchers
+
+    def start_listener(self):
+        """Nova's versioned notifications, as a project's consumer sees."""
+        def on_notification(event_type, data):
+            self.notifications.put((time.monotonic(), event_type, data))
+        args = consumer.parse_args(
+            ['--transport-url', self.cloud['transport_url'],
+             '--pool', 'local-cloud-scenario'])
+        endpoint = consumer.HostFaultEndpoint(
+            out=None, on_notification=on_notification)
+        self.listener = consumer.start_listener(args, endpoint)
+
+    def stop_listener(self):
+        self.listener.stop()
+        self.listener.wait()
+        self.listener.transport.cleanup()
+
+    def start_monitor(self, path):
+        command = [sys.executable, '-m', 'local_cloud.monitor', path]
+        for host, pidfile in sorted(self.cloud['computes'].items()):
+            command += ['--host', '%s=%s' % (host, pidfile)]
+        log = open(os.path.join(self.cloud['logs'], 'monitor.log'), 'w')
+        self.monitor = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=log, text=True,
+            env=dict(os.environ, PYTHONPATH=os.path.dirname(
+                os.path.dirname(os.path.abspath(__file__)))))
+        self.monitor_events = queue.Queue()
+
+        def read():
+            for line in self.monitor.stdout:
+                self.monitor_events.put(json.loads(line))
+            self.monitor_events.put(None)
+        threading.Thread(target=read, daemon=True).start()
+        self._monitor_event('ready', 60)
+
+    def _monitor_event(self, name, timeout):
+        try:
+            event = self.monitor_events.get(timeout=timeout)
+        except queue.Empty:
+            raise Failure('no "%s" from the fault monitor after %d s' % (
+                name, timeout))
+        check(event is not None, 'the fault monitor exited (monitor.log)')
+        check(event['event'] == name, 'fault monitor: expected %s, got %s',
+              name, event)
+        return event
+
+    def stop_monitor(self):
+        self.monitor.terminate()
+        self.monitor.wait(10)
+
+    # The scenario
+
+    def run(self, path):
+        self.boot()
+        self.say('Servers of two projects on host1 and host2:')
+        self.say(self.table())
+        # Tokens now: the timeline measures Nova, not logging in.
+        for api in self.owners.values():
+            api.get('/servers/detail')
+        self.start_listener()
+        self.start_monitor(path)
+        try:
+            self._fault()
+        finally:
+            self.stop_monitor()
+            self.stop_listener()
+
+    def _fault(self):
+        pid = int(open(self.cloud['computes'][FAILED]).read())
+        # At a random point of the monitor's probe cycle, as a real fault.
+        time.sleep(random.uniform(0.5, 1.0))
+        self.start = time.monotonic()
+        # The host dies: every process of its nova-compute at once.
+        os.killpg(pid, signal.SIGKILL)
+        self.mark("fault injected: %s's nova-compute killed (SIGKILL)"
+                  % FAILED, self.start)
+
+        detected = self._monitor_event('detected', 30)
+        self.mark('fault detected by the monitor (%d missed probes, %d ms '
+                  'apart)' % (detected['misses'],
+                              detected['interval'] * 1000),
+                  detected['t'])
+        reported = self._monitor_event('reported', 30)
+        check(reported['status'] == 200, 'report answered %s: %s',
+              reported['status'], reported['body'])
+        self.mark('host down reported: PUT /os-hosts/%s answered 200'
+                  % FAILED, reported['t'])
+        host = reported['body']['host']
+        changed = {c['id'] for c in host['instances_changed']}
+        on_failed = {uuid for uuid, (_n, _p, h) in self.servers.items()
+                     if h == FAILED}
+        check(changed == on_failed, 'changed %s, expected %s', changed,
+              on_failed)
+        check(not host['instances_skipped'], 'skipped: %s',
+              host['instances_skipped'])
+
+        self.reads = 0
+        reported_view = common.wait_for(self._consistent, 30,
+                                        'owners see SHUTOFF and DOWN')
+        # The report commits before it is answered: the first read after
+        # it should see everything.
+        self.mark('state consistent: owners see SHUTOFF, host_status DOWN '
+                  '(read %d)' % self.reads)
+
+        for uuid in sorted(changed):
+            self.admin.post('/servers/%s/action' % uuid,
+                            json={'evacuate': {}})
+        self.mark('evacuation started: %d evacuate requests accepted'
+                  % len(changed))
+
+        self._wait_notifications(changed)
+        common.wait_for(lambda: self._evacuated(changed), 180,
+                        'evacuation to %s' % SPARE, interval=0.05)
+        self.mark('evacuation completed: %d servers SHUTOFF on %s'
+                  % (len(changed), SPARE))
+
+        services = self.admin.get('/os-services', params={
+            'binary': 'nova-compute', 'host': FAILED}).json()['services']
+        check(services[0]['forced_down'] and services[0]['state'] == 'down',
+              'service of %s: %s', FAILED, services)
+        self.say('\n%s failed and was reported down; what Nova showed:'
+                 % FAILED)
+        self.say(self.table(reported_view))
+        self.say('\nAfter evacuation:')
+        self.say(self.table())
+
+    def _consistent(self):
+        """The admin's view if every view is as the report makes it."""
+        self.reads += 1
+        views = [(project, api.get('/servers/detail').json()['servers'])
+                 for project, api in self.owners.items()]
+        views.append((None, self._all_servers()))
+        for project, servers in views:
+            for server in servers:
+                name, owner, host = self.servers[server['id']]
+                check(project in (owner, None), '%s sees %s', project, name)
+                # host_status reaches owners through the NFV policy.
+                check('host_status' in server,
+                      '%s does not see host_status', project or 'admin')
+                expected = (('SHUTOFF', 'DOWN') if host == FAILED
+                            else ('ACTIVE', 'UP'))
+                if (server['status'], server['host_status']) != expected:
+                    return None
+        return views[-1][1]
+
+    def _wait_notifications(self, changed):
+        """instance.update of each server, and the host fault report."""
+        waiting = set(changed)
+        report = None
+        deadline = time.monotonic() + 30
+        while waiting or report is None:
+            timeout = deadline - time.monotonic()
+            try:
+                at, event_type, data = self.notifications.get(
+                    timeout=max(timeout, 0))
+            except queue.Empty:
+                raise Failure('notifications missing after 30 s: '
+                              'instance.update of %s, host_fault.report %s'
+                              % (sorted(waiting), report is None))
+            if event_type == 'host_fault.report' and data['host'] == FAILED:
+                report = at
+                self.mark('host_fault.report notification received', at)
+            elif (event_type == 'instance.update' and
+                    data['uuid'] in waiting and
+                    data['power_state'] == 'shutdown'):
+                waiting.discard(data['uuid'])
+                if not waiting:
+                    self.mark('owners notified: instance.update SHUTOFF, '
+                              '%d of %d servers' % (len(changed),
+                                                    len(changed)), at)
+
+    def _evacuated(self, changed):
+        for server in self._all_servers():
+            if server['id'] not in changed:
+                continue
+            check(server['status'] != 'ERROR', 'evacuation of %s failed',
+                  server['name'])
+            if (server['OS-EXT-SRV-ATTR:host'] != SPARE or
+                    server['OS-EXT-STS:task_state'] is not None or
+                    server['status'] != 'SHUTOFF'):
+                return False
+        return True
+
+    def print_timeline(self):
+        table = prettytable.PrettyTable(['ms', 'event'])
+        table.align = 'l'
+        table.align['ms'] = 'r'
+        for elapsed, event in sorted(self.timeline):
+            table.add_row(['%.0f' % elapsed, event])
+        self.say('\nTimeline (ms after the fault):')
+        self.say(table.get_string())
+
+
+def main():
+    path = os.path.abspath(sys.argv[1])
+    scenario = Scenario(common.load(path))
+    try:
+        scenario.run(path)
+    except (Failure, TimeoutError) as e:
+        if scenario.start is not None:
+            scenario.print_timeline()
+        print('\nFAILED: %s' % e, file=sys.stderr)
+        return 1
+    scenario.print_timeline()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

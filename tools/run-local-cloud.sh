@@ -1,0 +1,597 @@
+#!/usr/bin/env bash
+#
+# The host fault scenario on a real local cloud: Keystone, Placement,
+# nova-api under gunicorn with this package's api-paste.ini, nova-conductor,
+# nova-scheduler and two fake-driver nova-computes (hosts host1 and host2)
+# started through the package's console scripts, RabbitMQ and MariaDB, all
+# on 127.0.0.1. Then tools/local_cloud/scenario.py kills host1's
+# nova-compute, a sample fault monitor reports it, owners see SHUTOFF/DOWN,
+# notifications arrive over RabbitMQ, the servers are evacuated to host2,
+# and a timeline is printed. Everything is stopped at the end, whatever
+# happens. See doc/source/local-cloud.rst.
+#
+# Needs root (apt-get) on Debian or Ubuntu, and PyPI.
+#
+# HOSTSTATUS_CLOUD_PORT_BASE  first of 9 loopback ports (default: the
+#                             first free 471N0..471N8 from 47100)
+# HOSTSTATUS_CLOUD_CACHE      where the Keystone venv is kept
+#                             (~/.cache/nova-hoststatus)
+# HOSTSTATUS_CLOUD_KEEP       True: keep the state directory (configuration,
+#                             logs; not the databases) after a success too
+
+set -o errexit
+set -o nounset
+set -o pipefail
+
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+if [[ $(id -u) -ne 0 ]]; then
+    echo "$0: run it as root (apt-get; MariaDB runs as root)" >&2
+    exit 1
+fi
+RUN_START=$(date +%s)
+
+PORT_BASE=${HOSTSTATUS_CLOUD_PORT_BASE:-}
+CACHE=${HOSTSTATUS_CLOUD_CACHE:-$HOME/.cache/nova-hoststatus}
+KEEP=${HOSTSTATUS_CLOUD_KEEP:-False}
+
+# port_open PORT: whether something listens on it.
+function port_open {
+    (echo > "/dev/tcp/127.0.0.1/$1") 2> /dev/null
+}
+
+# free_ports BASE: whether BASE..BASE+8 are all free.
+function free_ports {
+    local port
+    for port in $(seq "$1" $(($1 + 8))); do
+        if port_open "$port"; then
+            return 1
+        fi
+    done
+}
+
+if [[ -z "$PORT_BASE" ]]; then
+    for PORT_BASE in $(seq 47100 10 47990) ""; do
+        if [[ -n "$PORT_BASE" ]] && free_ports "$PORT_BASE"; then
+            break
+        fi
+    done
+fi
+if [[ -z "$PORT_BASE" ]] || ! free_ports "$PORT_BASE"; then
+    echo "No 9 free loopback ports at ${PORT_BASE:-47100..47998}:" \
+        "set HOSTSTATUS_CLOUD_PORT_BASE" >&2
+    exit 1
+fi
+KEYSTONE_PORT=$PORT_BASE
+PLACEMENT_PORT=$((PORT_BASE + 1))
+NOVA_PORT=$((PORT_BASE + 2))
+IMAGE_PORT=$((PORT_BASE + 3))
+NETWORK_PORT=$((PORT_BASE + 4))
+RABBIT_PORT=$((PORT_BASE + 5))
+RABBIT_DIST_PORT=$((PORT_BASE + 6))
+EPMD_PORT=$((PORT_BASE + 7))
+DB_PORT=$((PORT_BASE + 8))
+
+STATE=$(mktemp -d /tmp/nova-hoststatus-cloud.XXXXXX)
+LOGS=$STATE/logs
+RUN=$STATE/run
+ETC=$STATE/etc
+mkdir -p "$LOGS" "$RUN" "$ETC"
+
+VENV=$REPO/.venv
+KEYSTONE_VENV=$CACHE/keystone-venv
+PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+ADMIN_PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+DB_URL=mysql+pymysql://openstack:$PASSWORD@127.0.0.1:$DB_PORT
+TRANSPORT_URL=rabbit://nova:$PASSWORD@127.0.0.1:$RABBIT_PORT/
+KEYSTONE_URL=http://127.0.0.1:$KEYSTONE_PORT
+
+STEP_NAME=""
+STEP_START=0
+STEPS=""
+
+
+# Output
+# ------
+
+function say {
+    printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"
+}
+
+# step NAME: time the previous step, start this one.
+function step {
+    local now
+    now=$(date +%s)
+    if [[ -n "$STEP_NAME" ]]; then
+        STEPS+=$(printf '%5d s  %s' $((now - STEP_START)) "$STEP_NAME")$'\n'
+    fi
+    STEP_NAME=$1
+    STEP_START=$now
+    if [[ -n "$STEP_NAME" ]]; then
+        say "== $STEP_NAME"
+    fi
+}
+
+
+# Processes
+# ---------
+
+# start NAME COMMAND...: in its own session (so that its process group
+# is all of it), output to $LOGS/NAME.out, pid in $RUN/NAME.pid.
+function start {
+    local name=$1
+    shift
+    setsid "$@" > "$LOGS/$name.out" 2>&1 < /dev/null 3>&- 4>&- &
+    echo $! > "$RUN/$name.pid"
+    # No job notice when the scenario kills one.
+    disown $!
+}
+
+# stop NAME...: TERM their process groups, KILL what is left after 30 s.
+function stop {
+    local name pid i left
+    local pids=()
+    for name in "$@"; do
+        [[ -f "$RUN/$name.pid" ]] || continue
+        pid=$(cat "$RUN/$name.pid")
+        rm -f "$RUN/$name.pid"
+        if kill -TERM -- "-$pid" 2> /dev/null; then
+            pids+=("$pid")
+        fi
+    done
+    for i in $(seq 150); do
+        left=""
+        for pid in "${pids[@]}"; do
+            if kill -0 -- "-$pid" 2> /dev/null; then
+                left=$pid
+            fi
+        done
+        [[ -n "$left" ]] || break
+        sleep 0.2
+    done
+    for pid in "${pids[@]}"; do
+        kill -KILL -- "-$pid" 2> /dev/null || true
+    done
+}
+
+# alive NAME: whether its process runs.
+function alive {
+    kill -0 "$(cat "$RUN/$1.pid")" 2> /dev/null
+}
+
+# wait_until SECONDS WHAT COMMAND...: retry COMMAND every 0.2 s.
+function wait_until {
+    local timeout=$1 what=$2
+    shift 2
+    local deadline
+    deadline=$(($(date +%s) + timeout))
+    until "$@" > /dev/null 2>&1; do
+        if (($(date +%s) > deadline)); then
+            say "$what: not after $timeout s"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+function http_ok {
+    "$VENV/bin/python" -c 'import sys, urllib.request
+urllib.request.urlopen(sys.argv[1], timeout=5)' "$1"
+}
+
+function sql {
+    mariadb --no-defaults --socket="$STATE/mysql.sock" -uroot -N -B -e "$1"
+}
+
+# db_has SQL: whether the query returns at least as many rows as $2.
+function db_has {
+    [[ $(sql "$1" | wc -l) -ge $2 ]]
+}
+
+function teardown {
+    local status=$?
+    local name
+    trap - EXIT INT TERM
+    set +o errexit
+    # The trap may run inside a command whose output goes to a log.
+    exec 1>&3 2>&4
+    step "stop everything"
+    # The services together, then what they use.
+    stop nova-compute-host1 nova-compute-host2 nova-scheduler \
+        nova-conductor nova-api placement keystone stubs
+    stop rabbitmq mariadb
+    # epmd daemonizes out of rabbitmq's process group.
+    if [[ -x /usr/bin/epmd ]] && port_open "$EPMD_PORT"; then
+        ERL_EPMD_PORT=$EPMD_PORT /usr/bin/epmd -kill > /dev/null 2>&1
+        wait_until 10 "epmd to stop" eval "! port_open $EPMD_PORT"
+    fi
+    # The databases' files are of no use after the run.
+    rm -rf "$STATE/mysql" "$STATE/rabbitmq/mnesia"
+    step ""
+    say "Steps:"
+    printf '%s' "$STEPS"
+    say "Total: $(($(date +%s) - RUN_START)) s"
+    if ((status != 0)); then
+        say "FAILED (status $status). Logs: $LOGS"
+        for name in "$LOGS"/*; do
+            echo "---- $name (last lines)"
+            tail -n 15 "$name"
+        done
+    elif [[ "$KEEP" == "True" ]]; then
+        say "Configuration and logs kept in $STATE"
+    else
+        rm -rf "$STATE"
+    fi
+    exit "$status"
+}
+exec 3>&1 4>&2
+trap teardown EXIT
+trap 'exit 130' INT TERM
+
+
+# Installation
+# ------------
+
+function install_packages {
+    local missing="" package
+    for package in rabbitmq-server mariadb-server; do
+        dpkg -s "$package" > /dev/null 2>&1 || missing+=" $package"
+    done
+    [[ -n "$missing" ]] || return 0
+    # The packages' own services must not start (they listen on every
+    # interface); policy-rc.d is Debian's switch for that.
+    local policy=/usr/sbin/policy-rc.d added=""
+    if [[ ! -e "$policy" ]]; then
+        printf '#!/bin/sh\nexit 101\n' > "$policy"
+        chmod 755 "$policy"
+        added=$policy
+    fi
+    local status=0
+    {
+        apt-get update -q &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+                --no-install-recommends $missing
+    } > "$LOGS/apt.log" 2>&1 || status=$?
+    rm -f $added
+    return $status
+}
+
+function install_python {
+    tools/setup-venv.sh > "$LOGS/setup-venv.log" 2>&1
+    # The WSGI server and database driver of this deployment.
+    "$VENV/bin/pip" install -q -c constraints.txt gunicorn PyMySQL \
+        > "$LOGS/pip.log" 2>&1
+    # Keystone in its own venv, as in a real deployment: nothing of it in
+    # Nova's environment. Kept between runs; one run builds it at a time.
+    mkdir -p "$CACHE"
+    (
+        flock 9
+        if [[ ! -f "$KEYSTONE_VENV/.complete" ]]; then
+            rm -rf "$KEYSTONE_VENV"
+            python3 -m venv "$KEYSTONE_VENV"
+            "$KEYSTONE_VENV/bin/pip" install -q --upgrade pip
+            "$KEYSTONE_VENV/bin/pip" install -q -c constraints.txt \
+                keystone gunicorn PyMySQL
+            "$KEYSTONE_VENV/bin/python" -c 'import keystone, gunicorn'
+            touch "$KEYSTONE_VENV/.complete"
+        fi
+    ) 9> "$CACHE/keystone-venv.lock" > "$LOGS/keystone-venv.log" 2>&1
+}
+
+# Infrastructure
+# --------------
+
+function start_mariadb {
+    mariadb-install-db --no-defaults --datadir="$STATE/mysql" --user=root \
+        --auth-root-authentication-method=socket --skip-test-db \
+        > "$LOGS/mariadb-install.log" 2>&1
+    start mariadb /usr/sbin/mariadbd --no-defaults \
+        --datadir="$STATE/mysql" --user=root \
+        --bind-address=127.0.0.1 --port="$DB_PORT" \
+        --socket="$STATE/mysql.sock" --pid-file="$STATE/mysql.pid" \
+        --log-error="$LOGS/mariadb.log" --skip-name-resolve \
+        --character-set-server=utf8mb4 \
+        --collation-server=utf8mb4_general_ci \
+        --innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit=0 \
+        --innodb-doublewrite=0 --max-connections=1000
+    wait_until 60 "MariaDB" sql 'SELECT 1'
+    local db
+    for db in keystone placement nova_api nova_cell0 nova_cell1; do
+        sql "CREATE DATABASE $db"
+    done
+    sql "CREATE USER 'openstack'@'127.0.0.1' IDENTIFIED BY '$PASSWORD'"
+    sql "GRANT ALL PRIVILEGES ON *.* TO 'openstack'@'127.0.0.1'"
+}
+
+function start_rabbitmq {
+    local dir=$STATE/rabbitmq
+    mkdir -p "$dir/mnesia"
+    cat > "$dir/rabbitmq.conf" <<EOF
+listeners.tcp.1 = 127.0.0.1:$RABBIT_PORT
+distribution.listener.interface = 127.0.0.1
+distribution.listener.port_range.min = $RABBIT_DIST_PORT
+distribution.listener.port_range.max = $RABBIT_DIST_PORT
+default_user = nova
+default_pass = $PASSWORD
+log.file.level = info
+EOF
+    echo '[].' > "$dir/enabled_plugins"
+    # A private node: its own name, files, cookie ($HOME) and epmd.
+    start rabbitmq env HOME="$dir" \
+        RABBITMQ_NODENAME=hoststatus@localhost \
+        RABBITMQ_CONFIG_FILE="$dir/rabbitmq.conf" \
+        RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" \
+        RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$LOGS" \
+        RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf" \
+        RABBITMQ_ADVANCED_CONFIG_FILE="$dir/advanced.config" \
+        ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT="$EPMD_PORT" \
+        /usr/lib/rabbitmq/bin/rabbitmq-server
+}
+
+
+# OpenStack services
+# ------------------
+
+function configure_keystone {
+    local dir=$ETC/keystone
+    mkdir -p "$dir"
+    cat > "$dir/keystone.conf" <<EOF
+[DEFAULT]
+log_file = $LOGS/keystone.log
+[database]
+connection = $DB_URL/keystone?charset=utf8mb4
+[token]
+provider = fernet
+[fernet_tokens]
+key_repository = $dir/fernet-keys
+[credential]
+key_repository = $dir/credential-keys
+[identity]
+# Fastest bcrypt: every token request hashes a password.
+password_hash_rounds = 4
+EOF
+    local manage="$KEYSTONE_VENV/bin/keystone-manage --config-file"
+    manage+=" $dir/keystone.conf"
+    $manage db_sync
+    $manage fernet_setup --keystone-user root --keystone-group root
+    $manage credential_setup --keystone-user root --keystone-group root
+    $manage bootstrap --bootstrap-password "$ADMIN_PASSWORD" \
+        --bootstrap-admin-url "$KEYSTONE_URL/v3" \
+        --bootstrap-internal-url "$KEYSTONE_URL/v3" \
+        --bootstrap-public-url "$KEYSTONE_URL/v3" \
+        --bootstrap-region-id RegionOne
+}
+
+# start_wsgi NAME VENV PORT MODULE ENV...: a WSGI application under
+# gunicorn, on loopback.
+function start_wsgi {
+    local name=$1 venv=$2 port=$3 module=$4
+    shift 4
+    start "$name" env "$@" "$venv/bin/gunicorn" \
+        --config "$REPO/tools/local_cloud/gunicorn_conf.py" \
+        --bind "127.0.0.1:$port" --access-logfile "$LOGS/$name-access.log" \
+        "$module"
+}
+
+function authtoken {
+    cat <<EOF
+[keystone_authtoken]
+www_authenticate_uri = $KEYSTONE_URL
+auth_url = $KEYSTONE_URL
+auth_type = password
+username = $1
+password = $PASSWORD
+project_name = service
+user_domain_id = default
+project_domain_id = default
+EOF
+}
+
+# service_auth SECTION: how Nova talks to another service, as nova.
+function service_auth {
+    cat <<EOF
+[$1]
+auth_type = password
+auth_url = $KEYSTONE_URL
+username = nova
+password = $PASSWORD
+project_name = service
+user_domain_id = default
+project_domain_id = default
+region_name = RegionOne
+valid_interfaces = public
+EOF
+}
+
+function configure_placement {
+    local dir=$ETC/placement
+    mkdir -p "$dir"
+    {
+        cat <<EOF
+[DEFAULT]
+log_file = $LOGS/placement.log
+[placement_database]
+connection = $DB_URL/placement?charset=utf8mb4
+[api]
+auth_strategy = keystone
+EOF
+        authtoken placement
+    } > "$dir/placement.conf"
+    "$VENV/bin/placement-manage" --config-file "$dir/placement.conf" \
+        db sync
+}
+
+function configure_nova {
+    local dir=$ETC/nova host
+    mkdir -p "$dir/policy.d" "$STATE/nova"
+    {
+        cat <<EOF
+[DEFAULT]
+host = controller
+my_ip = 127.0.0.1
+transport_url = $TRANSPORT_URL
+state_path = $STATE/nova
+compute_driver = fake.FakeDriver
+# There is no Neutron to heal the network cache from.
+heal_instance_info_cache_interval = -1
+[api]
+auth_strategy = keystone
+[wsgi]
+api_paste_config = $dir/api-paste.ini
+[api_database]
+connection = $DB_URL/nova_api?charset=utf8mb4
+[database]
+connection = $DB_URL/nova_cell1?charset=utf8mb4
+[conductor]
+workers = 1
+[scheduler]
+workers = 1
+[notifications]
+notification_format = both
+notify_on_state_change = vm_state
+[oslo_messaging_notifications]
+driver = messagingv2
+[oslo_concurrency]
+lock_path = $STATE/nova/lock
+EOF
+        authtoken nova
+        service_auth placement
+        service_auth glance
+        service_auth neutron
+    } > "$dir/nova.conf"
+    printf '[DEFAULT]\nlog_file = %s/nova-api.log\n' "$LOGS" \
+        > "$dir/nova-api.conf"
+    for host in host1 host2; do
+        mkdir -p "$STATE/nova/$host"
+        printf '[DEFAULT]\nhost = %s\nstate_path = %s\n' \
+            "$host" "$STATE/nova/$host" > "$dir/nova-$host.conf"
+    done
+    # This package's file: stock Nova's with the one line changed. Under
+    # WSGI, Nova reads the first of OS_NOVA_CONFIG_FILES as its paste file.
+    cp etc/nova-hoststatus/api-paste.ini "$dir/api-paste.ini"
+    # Owners read host_status (the NFV sample); the fault monitor reports
+    # with the service role (doc/source/deploy.rst).
+    cp policies/nfv-owner-host-status.yaml "$dir/policy.d/"
+    cat > "$dir/policy.d/fault-monitor.yaml" <<EOF
+"nova_hoststatus:os-hosts:report-host-down": "rule:service_or_admin"
+EOF
+
+    local manage="$VENV/bin/nova-manage --config-file $dir/nova.conf"
+    $manage api_db sync
+    $manage cell_v2 map_cell0 \
+        --database_connection "$DB_URL/nova_cell0?charset=utf8mb4"
+    $manage db sync
+    $manage cell_v2 create_cell --name cell1
+}
+
+function start_nova {
+    local dir=$ETC/nova host
+    start_wsgi nova-api "$VENV" "$NOVA_PORT" \
+        nova_hoststatus.servicegroup.wsgi:application \
+        OS_NOVA_CONFIG_DIR="$dir" \
+        OS_NOVA_CONFIG_FILES="api-paste.ini;nova.conf;nova-api.conf"
+    start nova-conductor "$VENV/bin/nova-hoststatus-conductor" \
+        --config-file "$dir/nova.conf" \
+        --log-file "$LOGS/nova-conductor.log"
+    start nova-scheduler "$VENV/bin/nova-hoststatus-scheduler" \
+        --config-file "$dir/nova.conf" \
+        --log-file "$LOGS/nova-scheduler.log"
+    for host in host1 host2; do
+        start "nova-compute-$host" "$VENV/bin/nova-hoststatus-compute" \
+            --config-file "$dir/nova.conf" \
+            --config-file "$dir/nova-$host.conf" \
+            --log-file "$LOGS/nova-compute-$host.log"
+    done
+}
+
+# Every Nova process must run the drivers of nova-hoststatus.
+function check_drivers {
+    local log
+    for log in nova-api nova-conductor nova-scheduler nova-compute-host1 \
+            nova-compute-host2; do
+        if ! grep -q "nova_hoststatus.servicegroup.drivers.db.DbDriver in" \
+                "$LOGS/$log.log"; then
+            say "$log does not run the ServiceGroup driver of" \
+                "nova-hoststatus"
+            return 1
+        fi
+    done
+}
+
+function write_cloud_json {
+    cat > "$STATE/cloud.json" <<EOF
+{
+    "auth_url": "$KEYSTONE_URL/v3",
+    "region": "RegionOne",
+    "admin_password": "$ADMIN_PASSWORD",
+    "password": "$PASSWORD",
+    "transport_url": "$TRANSPORT_URL",
+    "endpoints": {
+        "compute": "http://127.0.0.1:$NOVA_PORT/v2.1",
+        "placement": "http://127.0.0.1:$PLACEMENT_PORT",
+        "image": "http://127.0.0.1:$IMAGE_PORT",
+        "network": "http://127.0.0.1:$NETWORK_PORT"
+    },
+    "computes": {
+        "host1": "$RUN/nova-compute-host1.pid",
+        "host2": "$RUN/nova-compute-host2.pid"
+    },
+    "logs": "$LOGS"
+}
+EOF
+}
+
+
+# Main
+# ----
+
+say "State, configuration and logs: $STATE"
+step "install RabbitMQ, MariaDB (apt) and Keystone, gunicorn (pip)"
+install_packages
+install_python
+export PYTHONPATH=$REPO/tools
+PYTHON=$VENV/bin/python
+
+step "start MariaDB and RabbitMQ"
+start_rabbitmq
+start_mariadb
+wait_until 90 "RabbitMQ" port_open "$RABBIT_PORT"
+
+step "configure Keystone, Placement and Nova, sync their databases"
+write_cloud_json
+# Keystone's set-up runs while Nova's and Placement's databases sync.
+configure_keystone > "$LOGS/keystone-manage.log" 2>&1 &
+keystone_setup=$!
+configure_placement > "$LOGS/placement-manage.log" 2>&1
+configure_nova > "$LOGS/nova-manage.log" 2>&1
+wait "$keystone_setup"
+
+step "start Keystone, Placement, the Glance/Neutron stubs"
+start_wsgi keystone "$KEYSTONE_VENV" "$KEYSTONE_PORT" \
+    keystone.wsgi.api:application OS_KEYSTONE_CONFIG_DIR="$ETC/keystone"
+start_wsgi placement "$VENV" "$PLACEMENT_PORT" \
+    placement.wsgi.api:application OS_PLACEMENT_CONFIG_DIR="$ETC/placement"
+start stubs "$PYTHON" -m local_cloud.stubs --image-port "$IMAGE_PORT" \
+    --network-port "$NETWORK_PORT"
+wait_until 120 "Keystone" http_ok "$KEYSTONE_URL/v3"
+PYTHONWARNINGS=ignore "$PYTHON" -m local_cloud.bootstrap "$STATE/cloud.json"
+
+step "start nova-api, nova-conductor, nova-scheduler, 2 nova-computes"
+start_nova
+wait_until 120 "nova-api" http_ok "http://127.0.0.1:$NOVA_PORT/"
+wait_until 120 "Placement" http_ok "http://127.0.0.1:$PLACEMENT_PORT/"
+# Both computes registered in the cell and in Placement.
+wait_until 120 "compute nodes" db_has \
+    "SELECT host FROM nova_cell1.compute_nodes WHERE deleted = 0" 2
+wait_until 120 "resource providers" db_has \
+    "SELECT name FROM placement.resource_providers" 2
+"$VENV/bin/nova-manage" --config-file "$ETC/nova/nova.conf" \
+    cell_v2 discover_hosts --verbose > "$LOGS/discover-hosts.log" 2>&1
+for name in nova-conductor nova-scheduler nova-compute-host1 \
+        nova-compute-host2; do
+    alive "$name" || { say "$name exited"; exit 1; }
+done
+check_drivers
+
+step "scenario: host1 fails"
+PYTHONWARNINGS=ignore "$PYTHON" -m local_cloud.scenario "$STATE/cloud.json"
