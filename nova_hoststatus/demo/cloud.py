@@ -41,16 +41,27 @@ import nova_hoststatus
 OTHER_PROJECT_ID = uuidsentinel.other_project.replace('-', '')
 
 
-def paste_config():
-    """This package's api-paste.ini: in the source tree, or as installed."""
-    relative = os.path.join('etc', 'nova-hoststatus', 'api-paste.ini')
+def data_file(source_path):
+    """A data file of this package: in the source tree, or as installed.
+
+    ``source_path`` is relative to the source tree; setup.cfg installs the
+    data files under ``<prefix>/etc/nova-hoststatus/``.
+    """
     source_tree = os.path.join(
-        os.path.dirname(os.path.dirname(nova_hoststatus.__file__)), relative)
-    for path in (source_tree, os.path.join(sys.prefix, relative)):
+        os.path.dirname(os.path.dirname(nova_hoststatus.__file__)),
+        source_path)
+    installed = os.path.join(sys.prefix, 'etc', 'nova-hoststatus',
+                             os.path.basename(source_path))
+    for path in (source_tree, installed):
         if os.path.exists(path):
             return path
-    raise RuntimeError('api-paste.ini of nova-hoststatus not found in %s or '
-                       '%s' % (source_tree, sys.prefix))
+    raise RuntimeError('%s of nova-hoststatus not found in %s or %s'
+                       % (source_path, source_tree, installed))
+
+
+def paste_config():
+    """This package's api-paste.ini."""
+    return data_file(os.path.join('etc', 'nova-hoststatus', 'api-paste.ini'))
 
 
 @contextlib.contextmanager

@@ -10,27 +10,56 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The host fault scenario, run on the embedded cloud.
+"""The host fault scenario (OPNFV Doctor's), run on the embedded cloud.
 
 Two projects have servers on host1 and host2. host1 fails: its
 nova-compute stops. Stock Nova keeps showing the servers ACTIVE with
-host_status UP until service_down_time passes. A fault monitor makes one
-call; at once the owners see SHUTOFF and DOWN, and evacuation to host2
-starts.
+host_status UP until service_down_time passes. A sample fault monitor
+probing the computes detects it and makes one call; at once the owners see
+SHUTOFF and DOWN (the NFV owner policy is in force), the sample consumer
+receives their instance.update notifications over oslo.messaging, and
+evacuation to host2 starts.
 """
 
+import io
+import os
 import sys
+import threading
 import time
 
 from cliff import columns
 import prettytable
 
+import oslo_messaging
+
+from nova import context as nova_context
+from nova import rpc
+from nova.tests import fixtures as nova_fixtures
+
+import nova_hoststatus.conf
 from nova_hoststatus.cli.v1 import server as server_cli
 from nova_hoststatus.demo import cloud
+from nova_hoststatus.demo import monitor
+from nova_hoststatus.notifications import consumer
+
+CONF = nova_hoststatus.conf.CONF
+
+# oslo.messaging's rabbit driver on kombu's in-memory broker: notifications
+# are serialized and go through an exchange and a queue, with no server.
+TRANSPORT_URL = 'kombu+memory:////'
+
+
+class NFVOwnerPolicy(nova_fixtures.RealPolicyFixture):
+    """Nova's policy with policies/nfv-owner-host-status.yaml."""
+
+    def _prepare_policy(self):
+        self.policy_file = cloud.data_file(
+            os.path.join('policies', 'nfv-owner-host-status.yaml'))
+        CONF.set_override('policy_dirs', [], group='oslo_policy')
 
 
 def server_table(servers):
-    """The seed's server list table, and the host of each server."""
+    """The seed's server list table, and the host when policy shows it."""
     table = prettytable.PrettyTable(server_cli.COLUMNS + ('Host',))
     table.align = 'l'
     for server in sorted(servers, key=lambda s: s['name']):
@@ -38,75 +67,146 @@ def server_table(servers):
                if isinstance(value, columns.FormattableColumn) else value
                for value in server_cli.seed_row(server)]
         row[0] = row[0][:8]
-        table.add_row(row + [server['OS-EXT-SRV-ATTR:host']])
+        table.add_row(row + [server.get('OS-EXT-SRV-ATTR:host', '-')])
     return table.get_string()
 
 
 class HostFaultScenario(cloud.EmbeddedNova):
 
-    # RPC casts stay casts: "evacuation accepted" is the API's answer, not
+    # RPC casts stay casts: "evacuation started" is the API's answer, not
     # the end of the rebuild.
     CAST_AS_CALL = False
 
     def setUp(self):
+        # The computes answer the monitor's pings.
+        monitor.register_ping_option(CONF)
+        self.flags(rpc_ping_enabled=True)
         super().setUp()
         # Stock liveness: a host that stops heartbeating looks up for a
         # minute; the report does not wait for that.
         self.flags(service_down_time=60)
+        self.flags(enforce_new_defaults=True, group='oslo_policy')
+        self.useFixture(NFVOwnerPolicy())
+        self.flags(notification_format='versioned',
+                   notify_on_state_change='vm_and_task_state',
+                   group='notifications')
+        self._start_consumer()
         # The real stdout: nova's fixtures may capture sys.stdout.
         self.out = sys.__stdout__
+
+    def _start_consumer(self):
+        """Nova's notifier and the sample consumer on a real transport."""
+        transport = oslo_messaging.get_notification_transport(
+            CONF, url=TRANSPORT_URL)
+        self.addCleanup(transport.cleanup)
+        self.stub_out('nova.rpc.NOTIFIER', oslo_messaging.Notifier(
+            transport, driver='messaging',
+            serializer=rpc.RequestContextSerializer(
+                rpc.JsonPayloadSerializer()),
+            topics=CONF.notifications.versioned_notifications_topics))
+        self.received = []
+        self.received_changed = threading.Condition()
+        self.consumer_output = io.StringIO()
+        endpoint = consumer.HostFaultEndpoint(
+            out=self.consumer_output, on_notification=self._received)
+        listener = consumer.start_listener(
+            consumer.parse_args(['--transport-url', TRANSPORT_URL]),
+            endpoint)
+        self.addCleanup(listener.transport.cleanup)
+        self.addCleanup(listener.wait)
+        self.addCleanup(listener.stop)
+
+    def _received(self, event_type, data):
+        with self.received_changed:
+            self.received.append((time.monotonic(), event_type, data))
+            self.received_changed.notify_all()
+
+    def _notified_at(self, uuids):
+        """When the consumer had the SHUTOFF instance.update of each."""
+        def arrivals():
+            return {data['uuid']: at for at, event_type, data in self.received
+                    if event_type == 'instance.update' and
+                    data['uuid'] in uuids and
+                    data['power_state'] == 'shutdown'}
+        with self.received_changed:
+            self.received_changed.wait_for(
+                lambda: len(arrivals()) == len(uuids), 30)
+            return max(arrivals().values())
 
     def _say(self, text=''):
         self.out.write(text + '\n')
         self.out.flush()
 
-    def _servers(self):
-        return self.admin_api.get_servers(search_opts={'all_tenants': 1})
+    def _servers(self, api=None):
+        if api is None:
+            return self.admin_api.get_servers(
+                search_opts={'all_tenants': 1})
+        return api.get_servers()
+
+    def _owners_see_it(self, owners, uuids):
+        servers = [s for api in owners for s in self._servers(api)
+                   if s['id'] in uuids]
+        return len(servers) == len(uuids) and all(
+            (s['status'], s.get('host_status')) == ('SHUTOFF', 'DOWN')
+            for s in servers)
 
     def run_scenario(self):
+        owners = (self.member_api, self.other_member_api)
         self._boot('host1', 'vm1-project-a')
         self._boot('host1', 'vm2-project-b', api=self.other_admin_api)
         self._boot('host2', 'vm3-project-a')
         self._say('Servers of two projects on host1 and host2:')
         self._say(server_table(self._servers()))
 
+        fault_monitor = monitor.FaultMonitor(
+            nova_context.get_admin_context())
+        assert fault_monitor.probe('host1') and fault_monitor.probe('host2')
         timeline = []
-        start = time.monotonic()
 
-        def mark(event):
-            timeline.append((event, (time.monotonic() - start) * 1000))
+        def mark(event, at=None):
+            timeline.append((((at or time.monotonic()) - start) * 1000,
+                             event))
 
         self.computes['host1'].stop()
+        start = time.monotonic()
         mark('fault injected: nova-compute on host1 stopped')
-        self._say('\nhost1 failed. Without a report Nova still shows:')
-        self._say(server_table(self._servers()))
+        fault_monitor.wait_for_failure('host1')
+        mark('fault detected: host1 missed %d probes, %d ms apart'
+             % (fault_monitor.misses, fault_monitor.interval * 1000))
+        self._say('\nhost1 failed. Without a report, the owner of project B '
+                  'still sees:')
+        self._say(server_table(self._servers(self.other_member_api)))
 
         host = self._report_host_down('host1')
-        mark('host down reported (PUT /os-hosts/host1)')
-        self._say('\nThe fault monitor reported host1 down: %d changed, '
-                  '%d skipped.' % (len(host['instances_changed']),
-                                   len(host['instances_skipped'])))
-        owner_view = self.other_member_api.get_servers()
-        assert {s['status'] for s in owner_view} == {'SHUTOFF'}, owner_view
-        mark("owner of project B sees SHUTOFF")
-        self._say(server_table(self._servers()))
+        mark('host down reported: PUT /os-hosts/host1 answered')
+        changed = [change['id'] for change in host['instances_changed']]
+        while not self._owners_see_it(owners, changed):
+            time.sleep(0.005)
+        mark('state consistent: both owners see SHUTOFF and DOWN')
+        mark('owners notified: the consumer has %d instance.update'
+             % len(changed), at=self._notified_at(changed))
+        self._say('\nThe monitor reported host1 down: %d changed, '
+                  '%d skipped. The owner of project B now sees:'
+                  % (len(changed), len(host['instances_skipped'])))
+        self._say(server_table(self._servers(self.other_member_api)))
+        self._say('\nThe sample consumer printed:')
+        self._say(self.consumer_output.getvalue().rstrip())
 
-        for change in host['instances_changed']:
-            self.admin_api.post_server_action(change['id'],
-                                              {'evacuate': {}})
-        mark('evacuation of %d servers accepted'
-             % len(host['instances_changed']))
-        for change in host['instances_changed']:
+        for uuid in changed:
+            self.admin_api.post_server_action(uuid, {'evacuate': {}})
+        mark('evacuation started: %d evacuate requests accepted'
+             % len(changed))
+        for uuid in changed:
             self._wait_for_server_parameter(
-                {'id': change['id']},
+                {'id': uuid},
                 {'OS-EXT-SRV-ATTR:host': 'host2', 'status': 'SHUTOFF'})
-        mark('evacuation to host2 completed')
+        mark('evacuation completed: on host2')
         self._say('\nAfter evacuation:')
         self._say(server_table(self._servers()))
 
         self._say('\nTimeline (ms after the fault):')
         table = prettytable.PrettyTable(['ms', 'event'])
         table.align = 'l'
-        for event, elapsed in timeline:
+        for elapsed, event in sorted(timeline):
             table.add_row(['%.0f' % elapsed, event])
         self._say(table.get_string())
