@@ -56,8 +56,7 @@ def service_update(context, service_id, values):
 def instances_on_host(context, host):
     """The undeleted instances whose host is ``host``, as rows."""
     instance = models.Instance
-    query = (sa.select(instance.uuid, instance.project_id, instance.user_id,
-                       instance.display_name, instance.vm_state,
+    query = (sa.select(instance.uuid, instance.project_id, instance.vm_state,
                        instance.task_state, instance.power_state)
              .where(instance.host == host, instance.deleted == 0)
              .order_by(instance.created_at, instance.id))

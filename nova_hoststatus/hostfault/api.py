@@ -70,8 +70,8 @@ SKIP_ALREADY_IN_TARGET_STATE = 'already_in_target_state'
 SKIP_STATE_CHANGED = 'state_changed_concurrently'
 
 InstanceChange = collections.namedtuple(
-    'InstanceChange', ['uuid', 'project_id', 'user_id', 'display_name',
-                       'old_vm_state', 'old_task_state', 'old_power_state'])
+    'InstanceChange', ['uuid', 'project_id', 'old_vm_state',
+                       'old_task_state', 'old_power_state'])
 InstanceSkip = collections.namedtuple(
     'InstanceSkip', ['uuid', 'project_id', 'vm_state', 'task_state',
                      'reason'])
@@ -280,8 +280,7 @@ class API(object):
             candidates = [row for row in candidates if row.uuid in updated]
 
         db.instance_actions_create(context, HOST_DOWN_ACTION, candidates)
-        changed = [InstanceChange(row.uuid, row.project_id, row.user_id,
-                                  row.display_name, row.vm_state,
+        changed = [InstanceChange(row.uuid, row.project_id, row.vm_state,
                                   row.task_state, row.power_state)
                    for row in candidates]
         return changed, skipped

@@ -119,7 +119,7 @@ class HostUpdatedTest(test.NoDBTestCase):
                                        disabled=False, disabled_reason=None)
 
     def _change(self, uuid=UUID):
-        return api.InstanceChange(uuid, 'project', 'user', 'vm', 'active',
+        return api.InstanceChange(uuid, 'project', 'active',
                                   None, power_state.RUNNING)
 
     def _queued(self):
