@@ -14,8 +14,10 @@
 
 Every function runs on the session of the cell the context targets. A host
 fault report is a handful of statements whatever the number of instances on
-the host: one read, one compare-and-set update, one multi-row insert.
-Callers compose them in one transaction with :func:`writer`.
+the host: one read, one compare-and-set update, one multi-row insert; only
+when another request changed some of its instances concurrently does the
+update fall back to one statement per instance. Callers compose them in one
+transaction with :func:`writer`.
 """
 
 from oslo_utils import timeutils
