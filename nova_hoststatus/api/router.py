@@ -15,7 +15,8 @@
 Deployers point ``[app:osapi_compute_app_v21]`` of api-paste.ini at
 ``nova_hoststatus.api.router:APIRouterV21.factory``. Controllers registered
 in the ``nova_hoststatus.api.extensions`` entry-point namespace are routed
-first; every request they do not claim goes to stock Nova's router untouched.
+first; every request they do not claim goes to stock Nova's router untouched,
+so it gets stock's answer byte for byte.
 """
 
 from oslo_log import log as logging
@@ -39,7 +40,10 @@ def load_extension_routes():
     """Return the routes of every installed extension, ordered by name.
 
     Each entry point names a tuple in the format of nova's ``ROUTE_LIST``:
-    ``(path, {method: [controller_factory, action]})``.
+    ``(path, {method: [controller_factory, action]})``. A route that shares
+    its path and method with a stock route adds a third item,
+    ``claims(request) -> bool``: the requests it returns False for are
+    stock's.
     """
     manager = stevedore.ExtensionManager(
         EXTENSION_NAMESPACE,
@@ -64,10 +68,15 @@ class APIRouterV21(nova_wsgi.Router):
         if extension_routes is None:
             extension_routes = load_extension_routes()
         mapper = nova_openstack.ProjectMapper()
+        # (controller, action) -> claims, for routes shared with stock.
+        self.claims = {}
         for path, methods in extension_routes:
-            for method, (controller_factory, action) in methods.items():
-                mapper.create_route(path, method, controller_factory(),
-                                    action)
+            for method, (controller_factory, action, *claims) in \
+                    methods.items():
+                controller = controller_factory()
+                mapper.create_route(path, method, controller, action)
+                if claims:
+                    self.claims[controller, action] = claims[0]
         super().__init__(mapper)
         self.stock_router = nova_routes.APIRouterV21()
 
@@ -75,6 +84,9 @@ class APIRouterV21(nova_wsgi.Router):
     def _dispatch(self, req):
         match = req.environ['wsgiorg.routing_args'][1]
         if not match:
+            return self.stock_router
+        claims = self.claims.get((match['controller'], match['action']))
+        if claims is not None and not claims(req):
             return self.stock_router
         return match['controller']
 

@@ -64,6 +64,11 @@ def paste_config():
     return data_file(os.path.join('etc', 'nova-hoststatus', 'api-paste.ini'))
 
 
+def stock_paste_config():
+    """Stock Nova's api-paste.ini, as the nova wheel installs it."""
+    return os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')
+
+
 @contextlib.contextmanager
 def count_sql_statements():
     """Count SQL statements this thread executes, on every engine.

@@ -15,6 +15,11 @@
 See nova_hoststatus.demo.cloud.EmbeddedNova.
 """
 
+from urllib import parse
+
+from wsgi_intercept import interceptor
+
+from nova.api import wsgi as nova_wsgi
 from nova import context as nova_context
 
 from nova_hoststatus.demo import cloud
@@ -24,6 +29,22 @@ OTHER_PROJECT_ID = cloud.OTHER_PROJECT_ID
 
 class HostStatusTestBase(cloud.EmbeddedNova):
     """Two computes, host1 and host2, and clients for every persona."""
+
+    def _start_stock_api(self):
+        """Stock Nova's API beside the package's, on the same services.
+
+        Loaded from stock's own api-paste.ini, so that a test can send one
+        request to both and compare the answers. Returns its base URL.
+        """
+        app = nova_wsgi.Loader(cloud.stock_paste_config()).load_app(
+            'osapi_compute')
+        base_url = parse.urlsplit(self.api_fixture.base_url)
+        stock_url = base_url._replace(netloc='stock-nova:80')
+        intercept = interceptor.RequestsInterceptor(
+            lambda: app, url='http://stock-nova:80/')
+        intercept.install_intercept()
+        self.addCleanup(intercept.uninstall_intercept)
+        return parse.urlunsplit(stock_url)
 
 
 count_sql_statements = cloud.count_sql_statements

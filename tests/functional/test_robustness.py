@@ -65,11 +65,13 @@ class RobustnessTestBase(base.HostStatusTestBase):
                   'no role': self.no_roles_api}
         return allowed, denied
 
-    def _raw(self, method, path, body=None, headers=None, api=None):
+    def _raw(self, method, path, body=None, headers=None, api=None,
+             base_url=None):
         """Send a request as ``api``'s persona with exactly these headers.
 
         ``body`` is sent as is when it is ``str`` or ``bytes``, else as
-        JSON. No microversion header is added. Returns the ``requests``
+        JSON. No microversion header is added. ``base_url`` is another API
+        to send it to (see ``_start_stock_api``). Returns the ``requests``
         response.
         """
         api = api or self.admin_api
@@ -85,8 +87,8 @@ class RobustnessTestBase(base.HostStatusTestBase):
         request_headers.update(headers or {})
         if body is not None and not isinstance(body, (str, bytes)):
             body = jsonutils.dumps(body)
-        return api.request(api.base_url + path, method=method, body=body,
-                           headers=request_headers)
+        return api.request((base_url or api.base_url) + path, method=method,
+                           body=body, headers=request_headers)
 
     def _put(self, host, body, api=None, headers=None):
         return self._raw('PUT', '/os-hosts/%s' % host, body, headers, api)

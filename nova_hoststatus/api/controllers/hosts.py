@@ -12,12 +12,15 @@
 
 """PUT /os-hosts/{host_name} and GET /os-hosts/{host_name}/state.
 
-The PUT route answers at every microversion: it takes precedence over stock
-os-hosts update (removed at 2.43, a hypervisor call below it). Reading moved
-to a sub-resource so that stock GET /os-hosts/{host_name} keeps its meaning
-at microversions below 2.43.
+The PUT route shares its path with stock os-hosts update (a hypervisor call
+below 2.43, gone at 2.43). The two are told apart by the body: the seed's
+``{"host": {...}}`` is this package's at every microversion; anything else
+(stock's flat ``{"status": ...}`` among it) is stock's request and gets
+stock's answer. Reading moved to a sub-resource so that stock
+GET /os-hosts/{host_name} keeps its meaning.
 """
 
+from oslo_serialization import jsonutils
 from oslo_utils import strutils
 import webob.exc
 
@@ -124,9 +127,22 @@ def _controller():
     return wsgi.Resource(HostStatusController())
 
 
+def _wrapped_in_host(req):
+    """Whether the body is the seed's ``{"host": ...}``, not stock's.
+
+    Told by its shape alone: bytes that are not UTF-8 inside that shape are
+    still this API's to refuse. What cannot be parsed is stock's to answer.
+    """
+    try:
+        body = jsonutils.loads(req.body.decode('utf-8', 'replace'))
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(body, dict) and 'host' in body
+
+
 ROUTES = (
     ('/os-hosts/{id}', {
-        'PUT': [_controller, 'update'],
+        'PUT': [_controller, 'update', _wrapped_in_host],
     }),
     ('/os-hosts/{id}/state', {
         'GET': [_controller, 'show'],
