@@ -35,5 +35,15 @@ def register_rules():
     enforcer = nova_policy._ENFORCER
     rules = [rule for rule in list_rules()
              if rule.name not in enforcer.registered_rules]
-    if rules:
-        enforcer.register_defaults(rules)
+    if not rules:
+        return
+    enforcer.register_defaults(rules)
+    # Rules set with set_rules() (nova.policy.set_rules, nova's test
+    # fixtures) turn off loading from the policy file, and with it the
+    # merging of registered defaults: add the defaults those rules lack, as
+    # loading would, never replacing a rule already there.
+    missing = {rule.name: rule.check for rule in rules
+               if rule.name not in enforcer.rules}
+    if missing:
+        enforcer.set_rules(missing, overwrite=False,
+                           use_conf=enforcer.use_conf)

@@ -23,6 +23,7 @@ from oslo_serialization import jsonutils
 import nova.conf
 from nova.tests import fixtures as nova_fixtures
 
+from nova_hoststatus.policies import hosts as hosts_policies
 from tests.functional import test_robustness
 
 CONF = nova.conf.CONF
@@ -154,3 +155,26 @@ class PolicyMatrixTest(test_robustness.RobustnessTestBase):
         self.assertNotIn('host1', jsonutils.dumps(server))
         self.member_api.api_get('/servers/%s' % others,
                                 check_response_status=[404])
+
+
+class RulesSetBeforeFirstUseTest(test_robustness.RobustnessTestBase):
+    """Rules set with set_rules() before the package's first request.
+
+    As nova's own tests set them (RealPolicyFixture.set_rules), which turns
+    off loading the policy file, and with it the merging of defaults.
+    """
+
+    def test_defaults_still_apply(self):
+        self.policy.set_rules(
+            {'os_compute_api:servers:show:host_status': 'rule:admin_api'},
+            overwrite=False)
+
+        self.assertEqual(200, self._put('host1', ROUTES[0][2]).status_code)
+        self.assertEqual(200, self._show('host1').status_code)
+        self.assertFault(self._show('host1', api=self.member_api), 403)
+
+    def test_a_rule_set_for_the_package_is_kept(self):
+        self.policy.set_rules({hosts_policies.SHOW: '!'}, overwrite=False)
+
+        self.assertFault(self._show('host1'), 403)
+        self.assertEqual(200, self._put('host1', ROUTES[0][2]).status_code)
