@@ -20,10 +20,12 @@ tests both run on it.
 """
 
 import contextlib
+import logging
 import os
 import sys
 import threading
 
+import fixtures
 from oslo_utils.fixture import uuidsentinel
 from oslo_utils import timeutils
 import sqlalchemy as sa
@@ -106,6 +108,10 @@ class EmbeddedNova(integrated_helpers._IntegratedTestBase):
     HOSTS = ('host1', 'host2')
 
     def setUp(self):
+        # nova's TestCase captures logs with a fixture that is cleaned up
+        # before its executors are shut down, and those log as they stop:
+        # keep that with the test's other logs rather than on stderr.
+        self.useFixture(fixtures.FakeLogger(level=logging.INFO))
         self.flags(compute_driver=self.compute_driver)
         super().setUp()
 
