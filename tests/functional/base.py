@@ -17,6 +17,7 @@ See nova_hoststatus.demo.cloud.EmbeddedNova.
 
 from urllib import parse
 
+import wsgi_intercept
 from wsgi_intercept import interceptor
 
 from nova.api import wsgi as nova_wsgi
@@ -30,14 +31,19 @@ OTHER_PROJECT_ID = cloud.OTHER_PROJECT_ID
 class HostStatusTestBase(cloud.EmbeddedNova):
     """Two computes, host1 and host2, and clients for every persona."""
 
+    @staticmethod
+    def _stock_app():
+        """Stock Nova's API, loaded from stock's own api-paste.ini."""
+        return nova_wsgi.Loader(cloud.stock_paste_config()).load_app(
+            'osapi_compute')
+
     def _start_stock_api(self):
         """Stock Nova's API beside the package's, on the same services.
 
-        Loaded from stock's own api-paste.ini, so that a test can send one
-        request to both and compare the answers. Returns its base URL.
+        So that a test can send one request to both and compare the
+        answers. Returns its base URL.
         """
-        app = nova_wsgi.Loader(cloud.stock_paste_config()).load_app(
-            'osapi_compute')
+        app = self._stock_app()
         base_url = parse.urlsplit(self.api_fixture.base_url)
         stock_url = base_url._replace(netloc='stock-nova:80')
         intercept = interceptor.RequestsInterceptor(
@@ -45,6 +51,16 @@ class HostStatusTestBase(cloud.EmbeddedNova):
         intercept.install_intercept()
         self.addCleanup(intercept.uninstall_intercept)
         return parse.urlunsplit(stock_url)
+
+    def _serve_stock_api_instead(self):
+        """From now on the API's own URL answers with stock Nova's API.
+
+        For clients that keep an endpoint per process (openstacksdk).
+        """
+        app = self._stock_app()
+        base_url = parse.urlsplit(self.api_fixture.base_url)
+        wsgi_intercept.add_wsgi_intercept(base_url.hostname, base_url.port,
+                                          lambda: app)
 
 
 count_sql_statements = cloud.count_sql_statements

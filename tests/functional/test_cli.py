@@ -302,12 +302,8 @@ class StockNovaTestCase(CLITestBase):
     """A nova-api that does not load nova-hoststatus: the commands say so."""
 
     def _setup_services(self):
-        # The package's api-paste.ini with stock Nova's router put back.
-        paste = self.useFixture(fixtures.TempDir()).join('api-paste.ini')
-        with open(cloud.paste_config()) as source, open(paste, 'w') as target:
-            target.write(source.read().replace(
-                'nova_hoststatus.api.router:', 'nova.api.openstack.compute:'))
-        self.flags(api_paste_config=paste, group='wsgi')
+        self.flags(api_paste_config=cloud.stock_paste_config(),
+                   group='wsgi')
         integrated_helpers._IntegratedTestBase._setup_services(self)
 
     def test_host_commands_say_the_api_is_missing(self):
@@ -326,8 +322,8 @@ class StockNovaTestCase(CLITestBase):
         self.assertEqual({'vm1': 'UP'}, self._host_statuses())
 
 
-class OpenStackShellTestCase(base.HostStatusTestBase):
-    """The commands through the real `openstack` shell and entry points."""
+class ShellTestBase(base.HostStatusTestBase):
+    """The real `openstack` shell and its entry points, in process."""
 
     def setUp(self):
         super().setUp()
@@ -356,6 +352,10 @@ class OpenStackShellTestCase(base.HostStatusTestBase):
                           list(argv))
         return code, stdout.getvalue(), stderr.getvalue()
 
+
+class OpenStackShellTestCase(ShellTestBase):
+    """The plugin's commands through the real `openstack` shell."""
+
     def test_report_down_and_list(self):
         server = self._boot('host1', name='vm1')
         code, out, err = self._openstack('compute', 'host', 'status', 'set',
@@ -382,3 +382,43 @@ class OpenStackShellTestCase(base.HostStatusTestBase):
         self.assertIn('Cannot show host host9: No nova-compute service runs '
                       'on host host9', err)
         self.assertNotIn('Traceback', err)
+
+
+class StockHostCommandsTest(ShellTestBase):
+    """OpenStackClient's own host commands, with and without the package.
+
+    ``openstack host set`` sends stock os-hosts' flat body at 2.1: the same
+    commands against a nova-api without the package, on the same services,
+    print the same.
+    """
+
+    def test_same_results_with_and_without_the_package(self):
+        self._boot('host1', name='vm1')
+        commands = [
+            ('host', 'list', '-f', 'json'),
+            ('host', 'show', 'host1', '-f', 'json'),
+            ('host', 'set', '--disable', 'host1'),
+            ('host', 'set', '--enable', 'host1'),
+            ('host', 'set', '--disable', 'no-such-host'),
+            ('host', 'show', 'no-such-host'),
+        ]
+        ours = [self._openstack(*argv) for argv in commands]
+        self._serve_stock_api_instead()
+        stock = [self._openstack(*argv) for argv in commands]
+
+        for argv, with_package, without in zip(commands, ours, stock):
+            self.assertEqual(without, with_package, argv)
+        hosts, show, disable, enable, disable_unknown, show_unknown = ours
+        self.assertEqual(0, hosts[0], hosts)
+        self.assertIn({'Host Name': 'host1', 'Service': 'compute',
+                       'Zone': 'nova'}, json.loads(hosts[1]))
+        self.assertEqual(0, show[0], show)
+        self.assertEqual('(total)', json.loads(show[1])[0]['Project'])
+        self.assertEqual((0, 0), (disable[0], enable[0]))
+        self.assertEqual((1, 1), (disable_unknown[0], show_unknown[0]))
+        self.assertIn("Host 'no-such-host' is not mapped", show_unknown[2])
+        # Stock os-hosts asked the hypervisor; the service's flags are the
+        # package's alone.
+        service = self._compute_service('host1')
+        self.assertEqual(('enabled', False),
+                         (service['status'], service['forced_down']))
