@@ -1,14 +1,42 @@
 #!/usr/bin/env bash
-# Every check: style, unit and functional tests against real Nova services.
+# Every check: style, then the unit and functional tests against real Nova
+# services, once in native threading (Nova 34's default for its services)
+# and once under eventlet (deprecated, still supported by Nova 34).
+#
+#   tools/run-tests.sh [STESTR_ARGS...]
+#   OS_NOVA_DISABLE_EVENTLET_PATCHING=true tools/run-tests.sh    # native only
+#   OS_NOVA_DISABLE_EVENTLET_PATCHING=false tools/run-tests.sh   # eventlet only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup-venv.sh
 .venv/bin/flake8 nova_hoststatus tests tools benchmarks
+
+case "${OS_NOVA_DISABLE_EVENTLET_PATCHING-}" in
+    "") modes="native eventlet" ;;
+    true) modes=native ;;
+    *) modes=eventlet ;;
+esac
+
 status=0
-.venv/bin/stestr run "$@" || status=$?
+summary=()
+all_passed=0 all_failed=0 all_skipped=0
+for mode in $modes; do
+    echo "== tests under $mode threading"
+    patching=false
+    [ "$mode" = native ] && patching=true
+    OS_NOVA_DISABLE_EVENTLET_PATCHING=$patching \
+        .venv/bin/stestr run "$@" || status=$?
+    counts=$(.venv/bin/stestr last --subunit |
+        .venv/bin/subunit-stats 2>/dev/null |
+        awk '/^Passed tests:/ {p=$3} /^Failed tests:/ {f=$3}
+            /^Skipped tests:/ {s=$3} END {print p+0, f+0, s+0}')
+    read -r passed failed skipped <<<"$counts"
+    summary+=("$mode: $passed passed, $failed failed, $skipped skipped")
+    all_passed=$((all_passed + passed))
+    all_failed=$((all_failed + failed))
+    all_skipped=$((all_skipped + skipped))
+done
+printf '%s\n' "${summary[@]}"
 # One closing line, whatever the runner printed above it.
-.venv/bin/stestr last --subunit | .venv/bin/subunit-stats 2>/dev/null |
-    awk '/^Passed tests:/ {p=$3} /^Failed tests:/ {f=$3}
-         /^Skipped tests:/ {s=$3}
-         END {printf "%d passed, %d failed, %d skipped\n", p, f, s}'
+echo "$all_passed passed, $all_failed failed, $all_skipped skipped"
 exit $status

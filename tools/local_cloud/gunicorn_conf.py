@@ -27,6 +27,9 @@ worker_class = 'gthread'
 threads = 8
 # Loading Nova takes seconds on a busy machine.
 timeout = 300
+# A stopping worker sends the notifications it has queued first: give it
+# longer than [hoststatus] notification_drain_timeout (60 s).
+graceful_timeout = 75
 # Not gunicorn's default socket in $HOME, shared by every instance.
 control_socket_disable = True
 
