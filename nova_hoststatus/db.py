@@ -14,9 +14,10 @@
 
 Every function runs on the session of the cell the context targets. A host
 fault report is a handful of statements whatever the number of instances on
-the host: one read, one compare-and-set update, one multi-row insert; only
-when another request changed some of its instances concurrently does the
-update fall back to one statement per instance. Callers compose them in one
+the host: one read, one compare-and-set update, two multi-row inserts (the
+instance actions, the pre-fault states); only when another request changed
+some of its instances concurrently does the update fall back to one
+statement per instance. Callers compose them in one
 transaction with :func:`writer`.
 """
 
@@ -54,15 +55,75 @@ def service_update(context, service_id, values):
     context.session.execute(query)
 
 
+# The instance system_metadata key that holds a server's pre-fault state.
+PRE_FAULT_KEY = 'hoststatus_pre_fault'
+
+
+def _pre_fault_join(instance):
+    sysmeta = models.InstanceSystemMetadata
+    return sa.and_(sysmeta.instance_uuid == instance.uuid,
+                   sysmeta.key == PRE_FAULT_KEY, sysmeta.deleted == 0)
+
+
 @main_db.pick_context_manager_reader
 def instances_on_host(context, host):
-    """The undeleted instances whose host is ``host``, as rows."""
+    """The undeleted instances whose host is ``host``, as rows.
+
+    ``pre_fault`` is the pre-fault state recorded for it, or None.
+    """
     instance = models.Instance
-    query = (sa.select(instance.uuid, instance.project_id, instance.vm_state,
-                       instance.task_state, instance.power_state)
+    sysmeta = models.InstanceSystemMetadata
+    query = (sa.select(instance.uuid, instance.project_id, instance.host,
+                       instance.vm_state, instance.task_state,
+                       instance.power_state, sysmeta.value.label('pre_fault'))
+             .outerjoin(sysmeta, _pre_fault_join(instance))
              .where(instance.host == host, instance.deleted == 0)
              .order_by(instance.created_at, instance.id))
     return context.session.execute(query).all()
+
+
+@main_db.pick_context_manager_reader
+def pre_fault_instances(context):
+    """Every instance with a recorded pre-fault state, wherever it is now.
+
+    Rows as :func:`instances_on_host`. (Deleting an instance deletes its
+    system_metadata, the record with it.)
+    """
+    instance = models.Instance
+    sysmeta = models.InstanceSystemMetadata
+    query = (sa.select(instance.uuid, instance.project_id, instance.host,
+                       instance.vm_state, instance.task_state,
+                       instance.power_state, sysmeta.value.label('pre_fault'))
+             .join(sysmeta, _pre_fault_join(instance))
+             .where(instance.deleted == 0)
+             .order_by(instance.created_at, instance.id))
+    return context.session.execute(query).all()
+
+
+@main_db.pick_context_manager_writer
+def pre_fault_states_create(context, values):
+    """Record pre-fault states, ``{uuid: value}``, in one statement."""
+    if not values:
+        return
+    now = timeutils.utcnow()
+    context.session.execute(
+        sa.insert(models.InstanceSystemMetadata),
+        [{'instance_uuid': uuid, 'key': PRE_FAULT_KEY, 'value': value,
+          'created_at': now, 'deleted': 0}
+         for uuid, value in values.items()])
+
+
+@main_db.pick_context_manager_writer
+def pre_fault_states_delete(context, uuids):
+    """Remove the pre-fault state records of ``uuids``, in one statement."""
+    if not uuids:
+        return
+    sysmeta = models.InstanceSystemMetadata
+    context.session.execute(
+        sa.delete(sysmeta)
+        .where(sysmeta.key == PRE_FAULT_KEY,
+               sysmeta.instance_uuid.in_(list(uuids)))
+        .execution_options(synchronize_session=False))
 
 
 @main_db.pick_context_manager_writer

@@ -47,3 +47,27 @@ class EvacuationsNotCompleted(HostConflict):
     msg_fmt = ("The host down report of %(host)s cannot be cleared yet: "
                "evacuations from it are 'done' but not 'completed'. Restart "
                "its nova-compute service, which completes them, then retry.")
+
+
+class HostNotReported(HostConflict):
+    msg_fmt = ("Host %(host)s is not reported down, or its nova-compute "
+               "service is up: its servers cannot be evacuated. Report it "
+               "down first.")
+
+
+class ServersNotOnHost(exception.NotFound):
+    msg_fmt = ("Servers %(servers)s are not on host %(host)s, nor were they "
+               "evacuated from it.")
+
+
+class DestinationInvalid(exception.Invalid):
+    msg_fmt = "Host %(destination)s cannot be the destination: %(why)s."
+
+
+class DestinationNotFound(exception.NotFound):
+    msg_fmt = "No compute host %(destination)s to evacuate to."
+
+
+class RecoveryInProgress(HostConflict):
+    msg_fmt = ("The host down report of %(host)s cannot be cleared while its "
+               "servers are being evacuated; retry when they are.")

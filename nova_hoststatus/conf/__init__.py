@@ -52,6 +52,18 @@ or ``host_fault.clear`` and one ``instance.update`` per changed instance) are
 sent by a worker after the API has answered. When the process exits, it
 waits up to this long for the worker to send what is still queued.
 """),
+    cfg.IntOpt(
+        'evacuate_workers',
+        default=4,
+        min=1,
+        help="""
+How many servers a host evacuation hands to Nova's evacuate at once.
+
+``POST /os-hosts/{host_name}/evacuate`` evacuates each server of the host
+through Nova's own evacuate, which records the migration and casts the
+rebuild to the conductor; this many run at a time in nova-api. The rebuilds
+themselves run on the destination computes, in parallel whatever this is.
+"""),
 ]
 
 

@@ -37,6 +37,8 @@ from nova.network import model as network_model
 from nova import objects
 from nova.tests.functional.api import client
 from nova.tests.functional import integrated_helpers
+# After nova's test packages: it uses webob.dec without importing it.
+from nova.api import wsgi as nova_wsgi
 
 import nova_hoststatus
 
@@ -69,6 +71,11 @@ def paste_config():
 def stock_paste_config():
     """Stock Nova's api-paste.ini, as the nova wheel installs it."""
     return os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')
+
+
+def load_api(paste):
+    """The compute API application of an api-paste.ini, as nova-api's."""
+    return nova_wsgi.Loader(paste).load_app('osapi_compute')
 
 
 @contextlib.contextmanager
@@ -145,6 +152,13 @@ class EmbeddedNova(integrated_helpers._IntegratedTestBase):
         body = self._put_host(host, {'host_down_reported': True}, api,
                               status)
         return body['host'] if status == 200 else body
+
+    def _evacuate_host(self, host, body=None, api=None, status=202):
+        api = api or self.admin_api
+        response = api.api_post('/os-hosts/%s/evacuate' % host,
+                                {'evacuate': body or {}},
+                                check_response_status=[status])
+        return response.body
 
     def _get_host_state(self, host, api=None, status=200):
         api = api or self.admin_api

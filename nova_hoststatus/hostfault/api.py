@@ -21,7 +21,8 @@ The semantics of a host fault report:
   so that evacuate is allowed at once;
 * an instance whose state changed since it was read is left alone
   (compare-and-set) and reported as skipped;
-* each changed instance gets an instance action record;
+* each changed instance gets an instance action record, and a record of
+  its pre-fault state for recovery (nova_hoststatus.recovery.prefault);
 * all of it commits in one transaction on the host's cell, or nothing does;
   repeating a report changes nothing.
 
@@ -50,6 +51,7 @@ from nova_hoststatus import db
 from nova_hoststatus import exception
 from nova_hoststatus.notifications import host_fault as \
     host_fault_notifications
+from nova_hoststatus.recovery import prefault
 
 CONF = nova_hoststatus.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -63,6 +65,8 @@ HOST_DOWN_ACTION = 'host_down_reported'
 
 UNTOUCHED_VM_STATES = frozenset([vm_states.SOFT_DELETED, vm_states.DELETED,
                                  vm_states.RESIZED, vm_states.ERROR])
+# Servers that are not to be recovered.
+GONE_VM_STATES = frozenset([vm_states.SOFT_DELETED, vm_states.DELETED])
 
 # Why an instance on a reported host was not changed.
 SKIP_UNTOUCHED_VM_STATE = 'untouched_vm_state'
@@ -80,7 +84,8 @@ InstanceSkip = collections.namedtuple(
 class HostState(object):
     """What the API shows of a compute host."""
 
-    def __init__(self, service, is_up, changed=None, skipped=None):
+    def __init__(self, service, is_up, changed=None, skipped=None,
+                 recovery=None):
         self.host = service.host
         self.disabled = service.disabled
         self.disabled_reason = service.disabled_reason
@@ -91,6 +96,9 @@ class HostState(object):
         # Set only by a host down report.
         self.changed = changed
         self.skipped = skipped
+        # Set only when read, while the host is reported or recovering: the
+        # ServerRecovery of each of its servers.
+        self.recovery = recovery
 
 
 def target_instance_state():
@@ -134,7 +142,7 @@ def _service_changes(service, enabled, maintenance, host_down_reported,
 
 
 @contextlib.contextmanager
-def _compute_service(context, host):
+def compute_service(context, host):
     """Yield a context targeted at the host's cell and its compute service.
 
     A cell whose database cannot be reached, from the start or in the
@@ -173,11 +181,6 @@ class API(object):
         self.servicegroup_api = servicegroup.API()
         self.host_api = compute_api.HostAPI()
 
-    def show(self, context, host):
-        with _compute_service(context, host) as (cctxt, service):
-            return HostState(service, self.servicegroup_api.service_is_up(
-                service))
-
     def update(self, context, host, host_down_reported=None, enabled=None,
                maintenance=None, reason=None):
         """Apply a host update; raise before changing anything if invalid.
@@ -193,7 +196,7 @@ class API(object):
         :returns: a HostState; after a report it lists the changed and the
             skipped instances.
         """
-        with _compute_service(context, host) as (cctxt, service):
+        with compute_service(context, host) as (cctxt, service):
             changes = _service_changes(service, enabled, maintenance,
                                        host_down_reported, reason)
             if changes.get('forced_down') is False:
@@ -233,9 +236,16 @@ class API(object):
         # As stock force-up does: a compute service that has not restarted
         # since its instances were evacuated still has them on its disks, and
         # only its restart (which completes the migrations) deletes them.
-        filters = {'source_compute': host, 'status': 'done',
+        filters = {'source_compute': host,
+                   'status': ['accepted', 'pre-migrating', 'running', 'done'],
                    'migration_type': fields.MigrationType.EVACUATION}
-        if objects.MigrationList.get_by_filters(context, filters):
+        statuses = {migration.status for migration in
+                    objects.MigrationList.get_by_filters(context, filters)}
+        if statuses - {'done'}:
+            # Still running: a compute service back now would find them
+            # half done.
+            raise exception.RecoveryInProgress(host=host)
+        if statuses:
             raise exception.EvacuationsNotCompleted(host=host)
 
     @staticmethod
@@ -247,7 +257,7 @@ class API(object):
         target = target_instance_state()
         target_state = (target['vm_state'], target['task_state'],
                         target['power_state'])
-        candidates, skipped = [], []
+        candidates, skipped, unchanged = [], [], []
         for row in db.instances_on_host(context, host):
             if row.vm_state in UNTOUCHED_VM_STATES:
                 reason = SKIP_UNTOUCHED_VM_STATE
@@ -259,17 +269,40 @@ class API(object):
                 continue
             skipped.append(InstanceSkip(row.uuid, row.project_id,
                                         row.vm_state, row.task_state, reason))
-        if not candidates:
-            return [], skipped
+            if row.pre_fault is None and row.vm_state not in GONE_VM_STATES:
+                unchanged.append(row)
 
+        changed = []
+        if candidates:
+            candidates = API._compare_and_set(context, candidates, target,
+                                              skipped)
+            db.instance_actions_create(context, HOST_DOWN_ACTION, candidates)
+            changed = [InstanceChange(row.uuid, row.project_id, row.vm_state,
+                                      row.task_state, row.power_state)
+                       for row in candidates]
+        # What recovery restores: the state each server had until now. A
+        # changed server's record left by an earlier fault is replaced (it
+        # changed since); an unchanged one's is kept (a repeated report).
+        db.pre_fault_states_delete(
+            context, [row.uuid for row in candidates if row.pre_fault])
+        db.pre_fault_states_create(
+            context, {row.uuid: prefault.encode(host, row)
+                      for row in candidates + unchanged})
+        return changed, skipped
+
+    @staticmethod
+    def _compare_and_set(context, candidates, target, skipped):
+        """Set ``target`` on the candidates still as read; return those.
+
+        The others were changed by someone else after they were read: not
+        ours to change. They are added to ``skipped`` as they are now.
+        """
         updated = set(db.instances_compare_and_set(
             context,
             [(row.uuid, row.vm_state, row.task_state) for row in candidates],
             target))
         raced = [row for row in candidates if row.uuid not in updated]
         if raced:
-            # Changed by someone else after they were read: not ours to
-            # change. Say what they are now.
             states = db.instance_states(context, [row.uuid for row in raced])
             for row in raced:
                 vm_state, task_state, _power = states.get(
@@ -277,13 +310,7 @@ class API(object):
                 skipped.append(InstanceSkip(row.uuid, row.project_id,
                                             vm_state, task_state,
                                             SKIP_STATE_CHANGED))
-            candidates = [row for row in candidates if row.uuid in updated]
-
-        db.instance_actions_create(context, HOST_DOWN_ACTION, candidates)
-        changed = [InstanceChange(row.uuid, row.project_id, row.vm_state,
-                                  row.task_state, row.power_state)
-                   for row in candidates]
-        return changed, skipped
+        return [row for row in candidates if row.uuid in updated]
 
     def _service_changed(self, context, service, changes, changed=None,
                          reason=None):

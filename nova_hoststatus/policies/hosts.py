@@ -19,6 +19,7 @@ POLICY_ROOT = 'nova_hoststatus:os-hosts:%s'
 SHOW = POLICY_ROOT % 'show'
 UPDATE = POLICY_ROOT % 'update'
 REPORT_HOST_DOWN = POLICY_ROOT % 'report-host-down'
+EVACUATE = POLICY_ROOT % 'evacuate'
 
 hosts_policies = [
     policy.DocumentedRuleDefault(
@@ -52,6 +53,17 @@ hosts_policies = [
                     "'rule:service_or_admin'.",
         operations=[
             {'method': 'PUT', 'path': '/os-hosts/{host_name}'},
+        ],
+        scope_types=['project']),
+    policy.DocumentedRuleDefault(
+        name=EVACUATE,
+        check_str=base.ADMIN,
+        description="Evacuate the servers of a compute host reported down, "
+                    "each back in the state it had before the fault. HA "
+                    "tools usually run with the 'service' role: grant it "
+                    "with 'rule:service_or_admin'.",
+        operations=[
+            {'method': 'POST', 'path': '/os-hosts/{host_name}/evacuate'},
         ],
         scope_types=['project']),
 ]

@@ -20,7 +20,6 @@ from urllib import parse
 import wsgi_intercept
 from wsgi_intercept import interceptor
 
-from nova.api import wsgi as nova_wsgi
 from nova import context as nova_context
 
 from nova_hoststatus.demo import cloud
@@ -34,8 +33,7 @@ class HostStatusTestBase(cloud.EmbeddedNova):
     @staticmethod
     def _stock_app():
         """Stock Nova's API, loaded from stock's own api-paste.ini."""
-        return nova_wsgi.Loader(cloud.stock_paste_config()).load_app(
-            'osapi_compute')
+        return cloud.load_api(cloud.stock_paste_config())
 
     def _start_stock_api(self):
         """Stock Nova's API beside the package's, on the same services.

@@ -33,6 +33,7 @@ from nova_hoststatus import exception
 from nova_hoststatus import hostfault
 from nova_hoststatus import policies
 from nova_hoststatus.policies import hosts as hosts_policies
+from nova_hoststatus.recovery import api as recovery_api
 
 
 def _enabled(value):
@@ -48,6 +49,15 @@ def _view(state):
         'maintenance_mode': 'enabled' if state.maintenance else 'disabled',
         'host_down_reported': state.forced_down,
     }
+    if state.recovery is not None:
+        host['recovery'] = [
+            {'id': server.uuid, 'project_id': server.project_id,
+             'host': server.host, 'vm_state': server.vm_state,
+             'task_state': server.task_state,
+             'pre_fault': server.pre_fault._asdict(),
+             'restored_vm_state': server.restored_vm_state,
+             'status': server.status}
+            for server in state.recovery]
     if state.changed is not None:
         host['instances_changed'] = [
             {'id': change.uuid, 'project_id': change.project_id,
@@ -63,7 +73,7 @@ def _view(state):
     return {'host': host}
 
 
-def _http_error(exc):
+def http_error(exc):
     error = {400: webob.exc.HTTPBadRequest,
              404: webob.exc.HTTPNotFound,
              409: webob.exc.HTTPConflict,
@@ -78,6 +88,7 @@ class HostStatusController(wsgi.Controller):
     def __init__(self):
         super().__init__()
         self.host_fault_api = hostfault.API()
+        self.recovery_api = recovery_api.API()
 
     @wsgi.expected_errors((404, 503))
     @validation.query_schema(schema.show_query)
@@ -87,9 +98,9 @@ class HostStatusController(wsgi.Controller):
         policies.register_rules()
         context.can(hosts_policies.SHOW, target={})
         try:
-            return _view(self.host_fault_api.show(context, id))
+            return _view(self.recovery_api.show(context, id))
         except (exception.HostNotFound, exception.CellUnavailable) as exc:
-            raise _http_error(exc)
+            raise http_error(exc)
 
     @wsgi.expected_errors((400, 404, 409, 503))
     @validation.schema(schema.update)
@@ -119,7 +130,7 @@ class HostStatusController(wsgi.Controller):
                 reason=update.get('reason'))
         except (nova_exception.Invalid, nova_exception.NotFound,
                 exception.HostConflict, exception.CellUnavailable) as exc:
-            raise _http_error(exc)
+            raise http_error(exc)
         return _view(state)
 
 

@@ -78,6 +78,37 @@ _instance_skip = {
     'additionalProperties': False,
 }
 
+# A server's vm_state, task_state and power_state, as before its host failed.
+pre_fault_state = {
+    'type': 'object',
+    'properties': {
+        'vm_state': {'type': ['string', 'null']},
+        'task_state': {'type': ['string', 'null']},
+        'power_state': {'type': ['integer', 'null']},
+    },
+    'required': ['vm_state', 'task_state', 'power_state'],
+    'additionalProperties': False,
+}
+
+_server_recovery = {
+    'type': 'object',
+    'properties': {
+        'id': {'type': 'string', 'format': 'uuid'},
+        'project_id': {'type': ['string', 'null']},
+        'host': {'type': ['string', 'null']},
+        'vm_state': {'type': ['string', 'null']},
+        'task_state': {'type': ['string', 'null']},
+        'pre_fault': pre_fault_state,
+        'restored_vm_state': {'type': ['string', 'null']},
+        'status': {'type': 'string',
+                   'enum': ['pending', 'not_evacuable', 'evacuating',
+                            'recovered', 'failed']},
+    },
+    'required': ['id', 'project_id', 'host', 'vm_state', 'task_state',
+                 'pre_fault', 'restored_vm_state', 'status'],
+    'additionalProperties': False,
+}
+
 _host = {
     'type': 'object',
     'properties': {
@@ -90,6 +121,7 @@ _host = {
         'host_down_reported': {'type': 'boolean'},
         'instances_changed': {'type': 'array', 'items': _instance_change},
         'instances_skipped': {'type': 'array', 'items': _instance_skip},
+        'recovery': {'type': 'array', 'items': _server_recovery},
     },
     'required': ['host', 'status', 'state', 'disabled_reason',
                  'maintenance_mode', 'host_down_reported'],

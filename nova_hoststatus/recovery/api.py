@@ -1,0 +1,275 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Evacuate a reported host's servers, each back in its pre-fault state.
+
+Each server goes through Nova's own evacuate (``compute.api.API.evacuate``:
+the migration record, the scheduler, conductor and the rebuild on the
+destination). What differs from a plain evacuate is the vm_state the
+server is evacuated in: the one recovery restores
+(:data:`prefault.RESTORED_VM_STATE`), set in the very save with which
+evacuate marks the server REBUILDING, so the rebuild spawns it running or
+leaves it powered off. Its owner reads REBUILD until it runs elsewhere,
+never ACTIVE on the down host.
+
+Nothing is kept of a recovery but Nova's own state and the pre-fault
+records: a recovery cut short is completed by repeating the call, which
+evacuates what is still on the host with no task running.
+"""
+
+import collections
+from concurrent import futures
+
+from oslo_log import log as logging
+
+from nova.compute import api as compute_api
+from nova.compute import task_states
+from nova.compute import vm_states
+from nova import exception as nova_exception
+from nova import objects
+from nova import servicegroup
+
+import nova_hoststatus.conf
+from nova_hoststatus import db
+from nova_hoststatus import exception
+from nova_hoststatus.hostfault import api as hostfault_api
+from nova_hoststatus.recovery import prefault
+
+CONF = nova_hoststatus.conf.CONF
+LOG = logging.getLogger(__name__)
+
+# The vm_states Nova's evacuate accepts.
+EVACUABLE_VM_STATES = frozenset([vm_states.ACTIVE, vm_states.STOPPED,
+                                 vm_states.ERROR])
+
+# Where a server of a reported host is in its recovery.
+# - on the failed host, can be evacuated:
+PENDING = 'pending'
+# - on the failed host, in a state or task evacuate refuses (resized...):
+NOT_EVACUABLE = 'not_evacuable'
+# - its evacuation runs:
+EVACUATING = 'evacuating'
+# - rebuilt elsewhere:
+RECOVERED = 'recovered'
+# - its evacuation left it in error:
+FAILED = 'failed'
+
+# Why a server was not evacuated.
+SKIP_NOT_EVACUABLE = 'vm_state_not_evacuable'
+SKIP_TASK = 'task_in_progress'
+SKIP_EVACUATED = 'already_evacuated'
+SKIP_STATE_CHANGED = 'state_changed_concurrently'
+SKIP_REFUSED = 'evacuate_refused'
+
+ServerRecovery = collections.namedtuple(
+    'ServerRecovery', ['uuid', 'project_id', 'host', 'vm_state',
+                       'task_state', 'pre_fault', 'restored_vm_state',
+                       'status'])
+Evacuation = collections.namedtuple(
+    'Evacuation', ['uuid', 'project_id', 'pre_fault', 'restored_vm_state',
+                   'reason', 'message', 'migration_uuid'])
+
+
+def recovery_status(row, failed_host):
+    """Where the server of ``row`` is in the recovery of ``failed_host``."""
+    if row.task_state == task_states.REBUILDING or (
+            row.task_state or '').startswith('rebuild'):
+        return EVACUATING
+    if row.host == failed_host:
+        if row.task_state is None and row.vm_state in EVACUABLE_VM_STATES:
+            return PENDING
+        return NOT_EVACUABLE
+    if row.task_state is None and row.vm_state == vm_states.ERROR:
+        return FAILED
+    return RECOVERED
+
+
+def _skip(row, reason, message=None):
+    pre_fault = prefault.of(row)
+    return Evacuation(row.uuid, row.project_id, pre_fault,
+                      prefault.RESTORED_VM_STATE.get(pre_fault.vm_state),
+                      reason, message, None)
+
+
+class API(object):
+    """Host recovery; callers pass an admin-checked context."""
+
+    def __init__(self):
+        self.compute_api = compute_api.API()
+        self.servicegroup_api = servicegroup.API()
+
+    @staticmethod
+    def _servers(context, host):
+        """The host's servers, then those evacuated from it, as rows."""
+        on_host = db.instances_on_host(context, host)
+        here = {row.uuid for row in on_host}
+        moved = [row for row in db.pre_fault_instances(context)
+                 if row.uuid not in here and
+                 prefault.failed_host(row) == host]
+        return on_host, moved
+
+    def show(self, context, host):
+        """The host's state, with the recovery of each of its servers.
+
+        :returns: a HostState whose ``recovery`` lists ServerRecovery
+            tuples while the host is reported down or servers evacuated
+            from it still have their record; else None.
+        """
+        with hostfault_api.compute_service(context, host) as compute:
+            cctxt, service = compute
+            on_host, moved = self._servers(cctxt, host)
+        recovery = None
+        if service.forced_down or moved:
+            recovery = []
+            for row in on_host + moved:
+                pre_fault = prefault.of(row)
+                recovery.append(ServerRecovery(
+                    row.uuid, row.project_id, row.host, row.vm_state,
+                    row.task_state, pre_fault,
+                    prefault.RESTORED_VM_STATE.get(pre_fault.vm_state),
+                    recovery_status(row, host)))
+        return hostfault_api.HostState(
+            service, self.servicegroup_api.service_is_up(service),
+            recovery=recovery)
+
+    def evacuate(self, context, host, destination=None, servers=None):
+        """Evacuate the servers of a reported host; return each result.
+
+        :param destination: the host to rebuild them on; None lets the
+            scheduler choose, server by server.
+        :param servers: the uuids of the servers to evacuate; None for all.
+        :returns: Evacuation tuples, accepted ones with their migration.
+        :raises: HostNotFound, HostNotReported, ServersNotOnHost,
+            DestinationInvalid, before anything is evacuated.
+        """
+        with hostfault_api.compute_service(context, host) as compute:
+            cctxt, service = compute
+            if (not service.forced_down or
+                    self.servicegroup_api.service_is_up(service)):
+                raise exception.HostNotReported(host=host)
+            if destination is not None:
+                self._check_destination(cctxt, host, destination)
+            on_host, moved = self._servers(cctxt, host)
+            recovered = [row.uuid for row in moved
+                         if recovery_status(row, host) == RECOVERED]
+            if recovered:
+                # Rebuilt elsewhere: nothing left to restore.
+                db.pre_fault_states_delete(cctxt, recovered)
+            moved = {row.uuid: row for row in moved}
+            if servers is not None:
+                unknown = (set(servers) - {row.uuid for row in on_host} -
+                           set(moved))
+                if unknown:
+                    raise exception.ServersNotOnHost(
+                        host=host, servers=', '.join(sorted(unknown)))
+                wanted = set(servers)
+                on_host = [row for row in on_host if row.uuid in wanted]
+            results = [_skip(moved[uuid], SKIP_EVACUATED)
+                       for uuid in servers or () if uuid in moved]
+            to_evacuate = []
+            for row in on_host:
+                if row.vm_state not in EVACUABLE_VM_STATES:
+                    results.append(_skip(row, SKIP_NOT_EVACUABLE))
+                elif row.task_state is not None:
+                    results.append(_skip(row, SKIP_TASK))
+                else:
+                    to_evacuate.append(row)
+            instances = self._instances(cctxt, to_evacuate)
+        # Out of the cell's block: nova's evacuate targets cells itself.
+        results.extend(self._evacuate_all(context, cctxt, host, destination,
+                                          to_evacuate, instances))
+        LOG.info('Host %(host)s recovery: %(accepted)d of %(total)d '
+                 'servers evacuating.',
+                 {'host': host, 'total': len(results),
+                  'accepted': sum(1 for r in results if r.reason is None)})
+        return results
+
+    @staticmethod
+    def _check_destination(context, host, destination):
+        if destination == host:
+            raise exception.DestinationInvalid(
+                destination=destination,
+                why='it is the host being recovered')
+        try:
+            objects.ComputeNodeList.get_all_by_host(context, destination)
+        except nova_exception.ComputeHostNotFound:
+            raise exception.DestinationNotFound(destination=destination)
+
+    @staticmethod
+    def _instances(context, rows):
+        """``{uuid: Instance}`` of ``rows``, with what evacuate reads."""
+        if not rows:
+            return {}
+        instances = objects.InstanceList.get_by_filters(
+            context, {'uuid': [row.uuid for row in rows], 'deleted': False},
+            expected_attrs=['flavor', 'info_cache', 'system_metadata'])
+        return {instance.uuid: instance for instance in instances}
+
+    def _evacuate_all(self, context, cctxt, host, destination, rows,
+                      instances):
+        """Evacuate ``rows``, at most ``evacuate_workers`` at a time.
+
+        Evacuate is called with the request's own context, as stock's
+        controller calls it: one targeted at the cell would send its RPC
+        casts on the cell's transport.
+        """
+        if not rows:
+            return []
+
+        def evacuate(row):
+            context.update_store()
+            return self._evacuate_one(context, destination, row,
+                                      instances.get(row.uuid))
+
+        workers = min(CONF.hoststatus.evacuate_workers, len(rows))
+        with futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(evacuate, rows))
+        return self._with_migrations(cctxt, host, results)
+
+    def _evacuate_one(self, context, destination, row, instance):
+        pre_fault = prefault.of(row)
+        restored = prefault.RESTORED_VM_STATE.get(pre_fault.vm_state,
+                                                  vm_states.STOPPED)
+        if instance is None or instance.vm_state != row.vm_state:
+            return _skip(row, SKIP_STATE_CHANGED)
+        # Saved with the REBUILDING task by evacuate itself: see the module
+        # docstring.
+        instance.vm_state = restored
+        try:
+            self.compute_api.evacuate(context, instance, destination,
+                                      on_shared_storage=None,
+                                      force=False if destination else None)
+        except (nova_exception.InstanceInvalidState,
+                nova_exception.UnexpectedTaskStateError,
+                nova_exception.InstanceNotFound):
+            return _skip(row, SKIP_STATE_CHANGED)
+        except nova_exception.NovaException as exc:
+            LOG.warning('Evacuation of %(uuid)s refused: %(error)s',
+                        {'uuid': row.uuid, 'error': exc})
+            return _skip(row, SKIP_REFUSED, exc.format_message())
+        return Evacuation(row.uuid, row.project_id, pre_fault, restored,
+                          None, None, None)
+
+    @staticmethod
+    def _with_migrations(context, host, results):
+        """Give each accepted evacuation the uuid of its migration."""
+        accepted = [r.uuid for r in results if r.reason is None]
+        if not accepted:
+            return results
+        migrations = objects.MigrationList.get_by_filters(
+            context, {'source_compute': host,
+                      'migration_type': 'evacuation'})
+        newest = {}
+        for migration in sorted(migrations, key=lambda m: m.id):
+            newest[migration.instance_uuid] = migration.uuid
+        return [r._replace(migration_uuid=newest.get(r.uuid))
+                if r.reason is None else r for r in results]
