@@ -19,15 +19,18 @@ Runs on the embedded cloud (stock Nova 34 in process, with this package):
   server, in parallel;
 * the SQL statements of a report and where its time goes;
 * GET /servers/detail with host_status through this package's router vs
-  stock Nova's.
+  stock Nova's, and stock's vs stock's again for the noise floor.
 
     .venv/bin/python benchmarks/host_fault.py [--sizes 10 100 1000]
+        [--only {reports,detail}]
 
 Prints tables and writes benchmarks/results/host_fault.json.
 """
 
 import argparse
 import collections
+import functools
+import itertools
 import json
 import logging
 import os
@@ -51,9 +54,38 @@ from nova_hoststatus.hostfault import api as hostfault_api
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'results')
 
+STOCK = 'stock nova'
+STOCK_AGAIN = 'stock nova again (A/A control)'
+PACKAGE = 'nova-hoststatus'
+
+# CPython 3.11 keeps frames in 16 KiB chunks and frees a chunk as soon as
+# the call that opened it returns, so a loop whose calls cross a chunk
+# boundary maps and unmaps memory on every call (python/cpython#142183,
+# fixed from 3.13 on). Whether a boundary falls in the hot loops of GET
+# /servers/detail depends on the depth the request starts at, which a few
+# frames more or less (this package's router, the WSGI server) move: called
+# from one depth, an app ran twice as slow as another doing the same calls.
+# 136 frames of _deeper (120 bytes each) span a chunk.
+CHUNK_FRAMES = 136
+
 
 def _ms(seconds):
     return seconds * 1000.0
+
+
+def _deeper(frames, function):
+    """Call function from ``frames`` frames further down the stack."""
+    if frames:
+        return _deeper(frames - 1, function)
+    return function()
+
+
+def _summary(values):
+    """Median, interquartile range and extremes of values."""
+    quartiles = statistics.quantiles(values, n=4)
+    return {'median': statistics.median(values),
+            'iqr': [quartiles[0], quartiles[2]],
+            'min': min(values), 'max': max(values)}
 
 
 class Timer(object):
@@ -87,9 +119,13 @@ class HostFaultBenchmark(cloud.EmbeddedNova):
     # 2.11 to 2.52.
     microversion = '2.16'
     sizes = (10, 100, 1000)
-    detail_servers = 1000
+    # Many short rounds rather than a few long ones: the ratio is taken
+    # per round, and the router's cost does not grow with the servers.
+    detail_servers = 300
     notified_servers = 100
-    detail_rounds = 11
+    # Six times each order of the three apps.
+    detail_rounds = 36
+    parts = ('reports', 'detail')
     profile = False
     results = None
 
@@ -228,43 +264,67 @@ class HostFaultBenchmark(cloud.EmbeddedNova):
         return profiler.output_text(unicode=False, color=False)
 
     def _detail_overhead(self):
-        """GET /servers/detail, host_status included, both routers."""
+        """GET /servers/detail, host_status included, both routers.
+
+        Stock Nova's paste file is loaded twice: how far the second app
+        instance is from the first is the noise floor of the comparison. It
+        meets the chunk boundaries where the first does, so its spread is
+        timing noise alone.
+        """
         self._create_servers_in_db('host1', self.detail_servers,
                                    name='detail')
-        apps = {
-            'nova-hoststatus': nova_wsgi.Loader(
-                cloud.paste_config()).load_app('osapi_compute'),
-            'stock nova': nova_wsgi.Loader(os.path.join(
-                sys.prefix, 'etc', 'nova', 'api-paste.ini')).load_app(
-                    'osapi_compute'),
-        }
+        stock_paste = os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')
+        apps = collections.OrderedDict(
+            (name, nova_wsgi.Loader(paste).load_app('osapi_compute'))
+            for name, paste in ((STOCK, stock_paste),
+                                (STOCK_AGAIN, stock_paste),
+                                (PACKAGE, cloud.paste_config())))
         headers = {'X-Auth-User': 'admin',
                    'X-Auth-Project-Id': self.api_fixture.project_id,
                    'X-Roles': 'reader,member,admin',
                    'X-OpenStack-Nova-API-Version': '2.16'}
-        times = collections.defaultdict(list)
-        for round_number in range(self.detail_rounds + 1):
-            # Interleaved and in turns first, so that drift and warm caches
-            # hit both alike; round 0 only warms up.
-            order = list(apps.items())[::(-1) ** round_number]
-            for name, app in order:
-                request = nova_wsgi.Request.blank(
-                    '/v2.1/servers/detail?all_tenants=1&host=host1&limit=%d'
-                    % self.detail_servers,
-                    headers=headers)
-                start = time.perf_counter()
-                response = request.get_response(app)
-                if round_number:
-                    times[name].append(time.perf_counter() - start)
-                body = json.loads(response.body)
-                assert response.status_int == 200, response.body
-                assert len(body['servers']) == self.detail_servers
-                assert body['servers'][0]['host_status'] == 'UP'
-        result = {name: _ms(statistics.median(t))
-                  for name, t in times.items()}
+        url = ('/v2.1/servers/detail?all_tenants=1&host=host1&limit=%d'
+               % self.detail_servers)
+
+        def timed_get(app):
+            request = nova_wsgi.Request.blank(url, headers=headers)
+            start = time.perf_counter()
+            response = request.get_response(app)
+            elapsed = time.perf_counter() - start
+            assert response.status_int == 200, response.body
+            body = json.loads(response.body)
+            assert len(body['servers']) == self.detail_servers
+            assert body['servers'][0]['host_status'] == 'UP'
+            return elapsed
+
+        # The first request of an app loads policies and fills caches.
+        for app in apps.values():
+            timed_get(app)
+        orders = list(itertools.permutations(apps))
+        depths = []
+        times = {name: [] for name in apps}
+        for round_number in range(self.detail_rounds):
+            # All apps of a round start at the same depth, one step further
+            # into the chunk each round.
+            depth = round_number * CHUNK_FRAMES // self.detail_rounds
+            depths.append(depth)
+            # Each order in turn: each app is first, and before each other
+            # one, as often as the others, so drift hits all alike.
+            for name in orders[round_number % len(orders)]:
+                times[name].append(_deeper(
+                    depth, functools.partial(timed_get, apps[name])))
+        result = {'servers': self.detail_servers, 'depths': depths,
+                  'apps': {}}
+        for name, seconds in times.items():
+            ms = [_ms(t) for t in seconds]
+            # Against the stock request of the same round: same depth,
+            # seconds apart.
+            ratios = [t / stock for t, stock in zip(seconds, times[STOCK])]
+            result['apps'][name] = dict(_summary(ms), ms=ms,
+                                        ratio_to_stock=_summary(ratios))
         # What the router adds to a request it does not claim: one match
         # attempt on the extension mapper. Timed directly, it does not
-        # depend on how the two app instances above happen to run.
+        # depend on how the app instances above happen to run.
         router = router_module.APIRouterV21()
         environ = nova_wsgi.Request.blank(
             '/v2.1/servers/detail', headers=headers).environ
@@ -272,15 +332,12 @@ class HostFaultBenchmark(cloud.EmbeddedNova):
         start = time.perf_counter()
         for _ in range(rounds):
             router.map.routematch(environ=environ)
-        result['router miss us'] = (time.perf_counter() - start) / rounds * 1e6
+        result['router_miss_us'] = (
+            time.perf_counter() - start) / rounds * 1e6
         return result
 
-    def run_benchmark(self):
-        results = {'machine': {'python': platform.python_version(),
-                               'platform': platform.platform(),
-                               'cpus': os.cpu_count()},
-                   'reports': [], 'detail': None}
-        self.flags(service_down_time=3600)
+    def _reports(self, results):
+        """A report vs Doctor's way per size, then owner notification."""
         # Warm up the API paths both sides use.
         self._none_active()
         for size in self.sizes:
@@ -302,11 +359,21 @@ class HostFaultBenchmark(cloud.EmbeddedNova):
         results['notified'] = self._notified(self.notified_servers)
         if self.profile:
             results['profile'] = self._profile(self.sizes[-1])
-        results['detail'] = self._detail_overhead()
+
+    def run_benchmark(self):
+        results = {'machine': {'python': platform.python_version(),
+                               'platform': platform.platform(),
+                               'cpus': os.cpu_count()},
+                   'reports': [], 'detail': None}
+        self.flags(service_down_time=3600)
+        if 'reports' in self.parts:
+            self._reports(results)
+        if 'detail' in self.parts:
+            results['detail'] = self._detail_overhead()
         type(self).results = results
 
 
-def _print(results):
+def _print_reports(results):
     table = prettytable.PrettyTable(
         ['N', 'report API ms', 'report consistent ms',
          'Doctor API ms', 'Doctor consistent ms', 'Doctor/report',
@@ -336,19 +403,34 @@ def _print(results):
     print('\nDetected (report sent) to every instance.update delivered')
     print(table)
 
-    detail = results['detail']
-    table = prettytable.PrettyTable(['router', 'GET /servers/detail ms',
-                                     'vs stock'])
-    stock = detail['stock nova']
-    for name in ('stock nova', 'nova-hoststatus'):
-        table.add_row([name, '%.1f' % detail[name],
-                       '%+.1f%%' % ((detail[name] / stock - 1) * 100)])
-    miss_ms = detail['router miss us'] / 1000
-    table.add_row(['router added (measured alone)', '%.4f' % miss_ms,
-                   '%+.3f%%' % (miss_ms / stock * 100)])
-    print('\nGET /servers/detail, %d servers with host_status (median)'
-          % HostFaultBenchmark.detail_servers)
+
+def _print_detail(detail):
+    table = prettytable.PrettyTable(
+        ['app', 'median ms', 'IQR ms', 'min-max ms',
+         'ratio to stock: median (IQR)'])
+    for name in (STOCK, STOCK_AGAIN, PACKAGE):
+        app = detail['apps'][name]
+        ratio = app['ratio_to_stock']
+        table.add_row([
+            name, '%.1f' % app['median'], '%.1f-%.1f' % tuple(app['iqr']),
+            '%.1f-%.1f' % (app['min'], app['max']),
+            'reference' if name == STOCK else '%.3f (%.3f-%.3f)' % (
+                (ratio['median'],) + tuple(ratio['iqr']))])
+    miss_ms = detail['router_miss_us'] / 1000
+    table.add_row(['router added (measured alone)', '%.4f' % miss_ms, '', '',
+                   '%.7f' % (1 + miss_ms / detail['apps'][STOCK]['median'])])
+    print('\nGET /servers/detail, %d servers with host_status, %d rounds'
+          % (detail['servers'], len(detail['depths'])))
     print(table)
+    print('Ratio: to the stock request of the same round. The A/A control is '
+          'stock\nNova loaded twice: its spread is the noise floor.')
+
+
+def _print(results):
+    if results['reports']:
+        _print_reports(results)
+    if results['detail']:
+        _print_detail(results['detail'])
     print('\nMachine: %(platform)s, Python %(python)s, %(cpus)s CPUs'
           % results['machine'])
 
@@ -358,15 +440,26 @@ def main():
     parser.add_argument('--sizes', type=int, nargs='+', default=None,
                         help='servers on the failed host (10 100 1000)')
     parser.add_argument('--detail-servers', type=int, default=None,
-                        help='servers listed by GET /servers/detail (1000)')
+                        help='servers listed by GET /servers/detail '
+                             '(%d)' % HostFaultBenchmark.detail_servers)
+    parser.add_argument('--detail-rounds', type=int, default=None,
+                        help='rounds of GET /servers/detail, each app once '
+                             'a round (%d)' % HostFaultBenchmark.detail_rounds)
     parser.add_argument('--profile', action='store_true',
                         help='profile a report at the largest size '
                              '(needs pyinstrument)')
+    parser.add_argument('--only', choices=HostFaultBenchmark.parts,
+                        help='run one part: the host fault reports, or GET '
+                             '/servers/detail')
     args = parser.parse_args()
     if args.sizes:
         HostFaultBenchmark.sizes = tuple(args.sizes)
     if args.detail_servers:
         HostFaultBenchmark.detail_servers = args.detail_servers
+    if args.detail_rounds:
+        HostFaultBenchmark.detail_rounds = args.detail_rounds
+    if args.only:
+        HostFaultBenchmark.parts = (args.only,)
     HostFaultBenchmark.profile = args.profile
     # The services log into a fixture; what escapes it is noise here.
     logging.disable(logging.INFO)
