@@ -178,3 +178,23 @@ class RulesSetBeforeFirstUseTest(test_robustness.RobustnessTestBase):
 
         self.assertFault(self._show('host1'), 403)
         self.assertEqual(200, self._put('host1', ROUTES[0][2]).status_code)
+
+
+class EvacuatePolicyTest(test_robustness.RobustnessTestBase):
+    """POST /os-hosts/{host}/evacuate is for admins only, by default."""
+
+    def test_only_admins_evacuate(self):
+        self._report_host_down('host1')
+        initial = self._snapshot()
+        allowed, denied = self._personas()
+        for persona, api in sorted(denied.items()):
+            for host in ('host1', test_robustness.NO_SUCH_HOST):
+                response = self._raw('POST', '/os-hosts/%s/evacuate' % host,
+                                     {'evacuate': {}}, api=api)
+                self.assertFault(response, 403)
+                self.assertUnchanged(initial, persona)
+        for persona, api in sorted(allowed.items()):
+            response = self._raw('POST', '/os-hosts/host1/evacuate',
+                                 {'evacuate': {}}, api=api)
+            self.assertEqual(202, response.status_code, persona)
+            self.assertEqual([], response.json()['evacuate']['servers'])

@@ -12,7 +12,10 @@
 
 """Recovery: POST /os-hosts/{host_name}/evacuate against real services."""
 
+from oslo_utils.fixture import uuidsentinel
+
 from nova.compute import power_state
+from nova import objects
 
 from tests.functional import base
 
@@ -55,3 +58,157 @@ class HostEvacuateTest(base.HostStatusTestBase):
         self.assertEqual({active['id']: 'recovered',
                           stopped['id']: 'recovered'},
                          {s['id']: s['status'] for s in recovery})
+
+    def test_paused_suspended_rescued_and_error_come_back_running(self):
+        paused = self._boot('host1', name='paused')
+        self.admin_api.post_server_action(paused['id'], {'pause': None})
+        self._wait_for_state_change(paused, 'PAUSED')
+        suspended = self._suspend_server(self._boot('host1', name='susp'))
+        rescued = self._rescue_server(self._boot('host1', name='rescued'))
+        error = self._boot('host1', name='error')
+        self.admin_api.post_server_action(
+            error['id'], {'os-resetState': {'state': 'error'}})
+        self._report_host_down('host1')
+
+        body = self._evacuate_host('host1')['evacuate']
+
+        by_id = {s['id']: s for s in body['servers']}
+        self.assertEqual(
+            {paused['id']: ('paused', 'active'),
+             suspended['id']: ('suspended', 'active'),
+             rescued['id']: ('rescued', 'active'),
+             error['id']: ('error', 'active')},
+            {uuid: (s['pre_fault']['vm_state'], s['restored_vm_state'])
+             for uuid, s in by_id.items()})
+        servers = [paused, suspended, rescued, error]
+        self._wait_until_recovered(servers, ['ACTIVE'] * 4)
+
+    def _evacuations(self):
+        return [migration for migration in self.admin_api.get_migrations()
+                if migration['migration_type'] == 'evacuation']
+
+    def _assert_still_down(self, server):
+        self.assertEqual(('SHUTOFF', 'host1', power_state.SHUTDOWN),
+                         self._server(server))
+        self.assertEqual([], self._evacuations())
+
+    def test_refusals_change_nothing(self):
+        server = self._boot('host1')
+        other = self._boot('host2')
+        # Not reported down.
+        error = self._evacuate_host('host1', status=409)
+        self.assertIn('not reported down',
+                      error['conflictingRequest']['message'])
+        self._report_host_down('host1')
+        refusals = [
+            ('no-such-host', {}, 404),
+            ('host1', {'servers': [other['id']]}, 404),
+            ('host1', {'host': 'host1'}, 400),
+            ('host1', {'host': 'host9'}, 404),
+            ('host1', {'servers': []}, 400),
+            ('host1', {'servers': ['not-a-uuid']}, 400),
+            ('host1', {'force': True}, 400),
+        ]
+        for host, body, status in refusals:
+            fault = self._evacuate_host(host, body, status=status)
+            self.assertEqual(status, list(fault.values())[0]['code'],
+                             (host, body))
+        self.admin_api.api_post('/os-hosts/host1/evacuate', {'evac': {}},
+                                check_response_status=[400])
+        for api in (self.member_api, self.reader_api, self.other_member_api):
+            self._evacuate_host('host1', api=api, status=403)
+        self._assert_still_down(server)
+
+    def test_subset_to_a_destination_then_the_rest(self):
+        first = self._boot('host1', name='first')
+        second = self._boot('host1', name='second')
+        self._report_host_down('host1')
+
+        body = self._evacuate_host(
+            'host1', {'servers': [first['id']], 'host': 'host2'})['evacuate']
+
+        self.assertEqual('host2', body['destination'])
+        self.assertEqual([(first['id'], 'accepted')],
+                         [(s['id'], s['result']) for s in body['servers']])
+        self.assertIsNotNone(body['servers'][0]['migration_id'])
+        self._wait_until_recovered([first], ['ACTIVE'])
+        recovery = {s['id']: s['status'] for s in self._get_host_state(
+            'host1')['host']['recovery']}
+        self.assertEqual({first['id']: 'recovered',
+                          second['id']: 'pending'}, recovery)
+        self.assertEqual(('SHUTOFF', 'host1', power_state.SHUTDOWN),
+                         self._server(second))
+
+        # Repeating the call evacuates the rest, not the first again.
+        body = self._evacuate_host(
+            'host1', {'servers': [first['id'], second['id']]})['evacuate']
+        self.assertEqual(
+            {first['id']: ('skipped', 'already_evacuated'),
+             second['id']: ('accepted', None)},
+            {s['id']: (s['result'], s['reason']) for s in body['servers']})
+        self._wait_until_recovered([second], ['ACTIVE'])
+        self.assertEqual(2, len(self._evacuations()))
+        # Nothing is left to recover: the records are gone.
+        self.assertEqual([], self._evacuate_host('host1')['evacuate'][
+            'servers'])
+
+    def test_owner_deletes_a_server_before_recovery(self):
+        mine = self._boot('host1', name='mine')
+        kept = self._boot('host1', name='kept')
+        self._report_host_down('host1')
+        self.admin_api.delete_server(mine['id'])
+        self._wait_until_deleted(mine)
+
+        body = self._evacuate_host('host1')['evacuate']
+
+        self.assertEqual([kept['id']], [s['id'] for s in body['servers']])
+        self._wait_until_recovered([kept], ['ACTIVE'])
+
+    def test_report_repeated_during_recovery_changes_nothing(self):
+        server = self._boot('host1')
+        self._report_host_down('host1')
+        self._evacuate_host('host1')
+        self._wait_until_recovered([server], ['ACTIVE'])
+
+        host = self._report_host_down('host1')
+
+        self.assertEqual([], host['instances_changed'])
+        self.assertEqual(('ACTIVE', 'host2', power_state.RUNNING),
+                         self._server(server))
+
+    def test_clear_is_refused_while_evacuations_run(self):
+        self._boot('host1')
+        self._report_host_down('host1')
+        with base.cell_context(self) as cctxt:
+            objects.Migration(
+                cctxt, source_compute='host1', source_node='host1',
+                instance_uuid=uuidsentinel.evacuating, status='accepted',
+                migration_type='evacuation').create()
+
+        error = self._put_host('host1', {'host_down_reported': False},
+                               status=409)
+
+        self.assertIn('being evacuated',
+                      error['conflictingRequest']['message'])
+        self.assertTrue(self._compute_service('host1')['forced_down'])
+
+
+class StockEvacuateTest(base.HostStatusTestBase):
+    """Stock per-server evacuate keeps Nova's meaning after a report.
+
+    Masakari (2.53) and InstanceHA (2.73) confirm an evacuation by the
+    vm_state they read before it: a reported server comes back SHUTOFF.
+    """
+
+    def test_reported_server_comes_back_shutoff(self):
+        for microversion in ('2.53', '2.73'):
+            server = self._boot('host1', name=microversion)
+            self._report_host_down('host1')
+            self.admin_api.microversion = microversion
+
+            self._evacuate_server(server, expected_host='host2',
+                                  expected_state='SHUTOFF')
+
+            self.admin_api.microversion = 'latest'
+            self.restart_compute_service(self.computes['host1'])
+            self._put_host('host1', {'host_down_reported': False})

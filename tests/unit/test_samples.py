@@ -95,7 +95,8 @@ class PolicySampleTest(GeneratorTestCase):
         rules = list(policies.list_rules())
         self.assertEqual(['nova_hoststatus:os-hosts:show',
                           'nova_hoststatus:os-hosts:update',
-                          'nova_hoststatus:os-hosts:report-host-down'],
+                          'nova_hoststatus:os-hosts:report-host-down',
+                          'nova_hoststatus:os-hosts:evacuate'],
                          [rule.name for rule in rules])
         for rule in rules:
             self.assertIn('#"%s": "%s"\n' % (rule.name, rule.check_str),

@@ -56,7 +56,8 @@ class PolicyDefaultsTest(testtools.TestCase):
     def test_rules_are_admin_only(self):
         rules = {rule.name: rule for rule in policies.list_rules()}
         self.assertEqual({hosts_policies.SHOW, hosts_policies.UPDATE,
-                          hosts_policies.REPORT_HOST_DOWN}, set(rules))
+                          hosts_policies.REPORT_HOST_DOWN,
+                          hosts_policies.EVACUATE}, set(rules))
         for rule in rules.values():
             self.assertEqual('rule:context_is_admin', rule.check_str)
             self.assertEqual(['project'], rule.scope_types)
