@@ -16,7 +16,13 @@ import logging
 import sys
 import unittest
 
-from nova_hoststatus.demo import scenario
+# First, as nova's own services do: eventlet or native threads, as
+# OS_NOVA_DISABLE_EVENTLET_PATCHING says, before anything creates a lock or
+# a thread-local.
+from nova import monkey_patch  # noqa: I100
+monkey_patch.patch()
+
+from nova_hoststatus.demo import scenario  # noqa: E402
 
 
 def main():

@@ -17,8 +17,9 @@ nova-compute stops. Stock Nova keeps showing the servers ACTIVE with
 host_status UP until service_down_time passes. A sample fault monitor
 probing the computes detects it and makes one call; at once the owners see
 SHUTOFF and DOWN (the NFV owner policy is in force), the sample consumer
-receives their instance.update notifications over oslo.messaging, and
-evacuation to host2 starts.
+receives their instance.update notifications over oslo.messaging. One more
+call evacuates host1: every server comes back on host2 as it was before the
+fault, the running ones ACTIVE, the one stopped before SHUTOFF.
 """
 
 import io
@@ -155,6 +156,7 @@ class HostFaultScenario(cloud.EmbeddedNova):
         self._boot('host1', 'vm1-project-a')
         self._boot('host1', 'vm2-project-b', api=self.other_admin_api)
         self._boot('host2', 'vm3-project-a')
+        self._stop_server(self._boot('host1', 'vm4-project-a'))
         self._say('Servers of two projects on host1 and host2:')
         self._say(server_table(self._servers()))
 
@@ -167,6 +169,9 @@ class HostFaultScenario(cloud.EmbeddedNova):
             timeline.append((((at or time.monotonic()) - start) * 1000,
                              event))
 
+        # What the consumer printed of the boots and the stop before.
+        self.consumer_output.seek(0)
+        self.consumer_output.truncate()
         self.computes['host1'].stop()
         start = time.monotonic()
         mark('fault injected: nova-compute on host1 stopped')
@@ -192,16 +197,18 @@ class HostFaultScenario(cloud.EmbeddedNova):
         self._say('\nThe sample consumer printed:')
         self._say(self.consumer_output.getvalue().rstrip())
 
-        for uuid in changed:
-            self.admin_api.post_server_action(uuid, {'evacuate': {}})
-        mark('evacuation started: %d evacuate requests accepted'
-             % len(changed))
-        for uuid in changed:
+        recovery = self._evacuate_host('host1')['evacuate']['servers']
+        mark('evacuation started: POST /os-hosts/host1/evacuate accepted %d '
+             'servers' % len(recovery))
+        restored = {'active': 'ACTIVE', 'stopped': 'SHUTOFF'}
+        for server in recovery:
             self._wait_for_server_parameter(
-                {'id': uuid},
-                {'OS-EXT-SRV-ATTR:host': 'host2', 'status': 'SHUTOFF'})
-        mark('evacuation completed: on host2')
-        self._say('\nAfter evacuation:')
+                server, {'OS-EXT-SRV-ATTR:host': 'host2',
+                         'OS-EXT-STS:task_state': None,
+                         'status': restored[server['restored_vm_state']]})
+        mark('recovered: %d of %d servers back in their pre-fault state'
+             % (len(recovery), len(recovery)))
+        self._say('\nAfter recovery:')
         self._say(server_table(self._servers()))
 
         self._say('\nTimeline (ms after the fault):')
