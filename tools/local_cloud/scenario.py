@@ -17,9 +17,11 @@ nova-compute processes are killed. The sample fault monitor
 (:mod:`local_cloud.monitor`, its own process) detects it and reports the
 host down; the owners see SHUTOFF and host_status DOWN; versioned
 notifications arrive over RabbitMQ (the consumer of
-:mod:`nova_hoststatus.notifications.consumer`); the admin evacuates the
-servers to host2. Every step is checked, and timed in milliseconds from
-the fault::
+:mod:`nova_hoststatus.notifications.consumer`); one more call
+(``POST /os-hosts/host1/evacuate``) brings every server of host1 back on
+host2 as it was before the fault, the running ones ACTIVE, the one stopped
+before SHUTOFF. Every step is checked, and timed in milliseconds from the
+fault::
 
     python -m local_cloud.scenario STATE/cloud.json
 
@@ -48,7 +50,10 @@ SERVERS = (
     ('vm1-project-a', 'project-a', 'host1'),
     ('vm2-project-b', 'project-b', 'host1'),
     ('vm3-project-a', 'project-a', 'host2'),
+    ('vm4-project-a', 'project-a', 'host1'),
 )
+# Stopped by its owner before the fault: it must come back stopped.
+STOPPED = {'vm4-project-a'}
 FAILED, SPARE = 'host1', 'host2'
 # nova.compute.power_state, without importing Nova here.
 POWER_STATES = {0: 'NOSTATE', 1: 'RUNNING', 3: 'PAUSED', 4: 'SHUTDOWN',
@@ -123,6 +128,16 @@ class Scenario(object):
             check(server['OS-EXT-SRV-ATTR:host'] == host,
                   '%s is on %s, not %s', name,
                   server['OS-EXT-SRV-ATTR:host'], host)
+        stopped = {uuid for uuid, (name, _p, _h) in servers.items()
+                   if name in STOPPED}
+        for uuid in stopped:
+            self.admin.post('/servers/%s/action' % uuid,
+                            json={'os-stop': None})
+        common.wait_for(
+            lambda: all(s['status'] == 'SHUTOFF' and
+                        s['OS-EXT-STS:task_state'] is None
+                        for s in self._all_servers() if s['id'] in stopped),
+            60, 'servers stopped', interval=0.2)
 
     def _all_servers(self):
         return self.admin.get('/servers/detail',
@@ -235,10 +250,12 @@ class Scenario(object):
         changed = {c['id'] for c in host['instances_changed']}
         on_failed = {uuid for uuid, (_n, _p, h) in self.servers.items()
                      if h == FAILED}
-        check(changed == on_failed, 'changed %s, expected %s', changed,
-              on_failed)
-        check(not host['instances_skipped'], 'skipped: %s',
-              host['instances_skipped'])
+        running = {uuid for uuid in on_failed
+                   if self.servers[uuid][0] not in STOPPED}
+        check(changed == running, 'changed %s, expected %s', changed,
+              running)
+        check({s['id'] for s in host['instances_skipped']} ==
+              on_failed - running, 'skipped: %s', host['instances_skipped'])
 
         self.reads = 0
         reported_view = common.wait_for(self._consistent, 30,
@@ -248,17 +265,22 @@ class Scenario(object):
         self.mark('state consistent: owners see SHUTOFF, host_status DOWN '
                   '(read %d)' % self.reads)
 
-        for uuid in sorted(changed):
-            self.admin.post('/servers/%s/action' % uuid,
-                            json={'evacuate': {}})
-        self.mark('evacuation started: %d evacuate requests accepted'
-                  % len(changed))
+        answer = self.admin.post('/os-hosts/%s/evacuate' % FAILED,
+                                 json={'evacuate': {}})
+        check(answer.status_code == 202, 'host evacuate answered %s: %s',
+              answer.status_code, answer.text)
+        accepted = [server for server in answer.json()['evacuate']['servers']
+                    if server['result'] == 'accepted']
+        check({server['id'] for server in accepted} == on_failed,
+              'evacuation accepted %s', accepted)
+        self.mark('evacuation started: POST /os-hosts/%s/evacuate accepted '
+                  '%d servers' % (FAILED, len(accepted)))
 
         self._wait_notifications(changed)
-        common.wait_for(lambda: self._evacuated(changed), 180,
-                        'evacuation to %s' % SPARE, interval=0.05)
-        self.mark('evacuation completed: %d servers SHUTOFF on %s'
-                  % (len(changed), SPARE))
+        common.wait_for(lambda: self._recovered(on_failed), 180,
+                        'recovery on %s' % SPARE, interval=0.05)
+        self.mark('recovered: %d of %d servers back in their pre-fault '
+                  'state on %s' % (len(on_failed), len(on_failed), SPARE))
 
         services = self.admin.get('/os-services', params={
             'binary': 'nova-compute', 'host': FAILED}).json()['services']
@@ -267,7 +289,7 @@ class Scenario(object):
         self.say('\n%s failed and was reported down; what Nova showed:'
                  % FAILED)
         self.say(self.table(reported_view))
-        self.say('\nAfter evacuation:')
+        self.say('\nAfter recovery:')
         self.say(self.table())
 
     def _consistent(self):
@@ -315,15 +337,18 @@ class Scenario(object):
                               '%d of %d servers' % (len(changed),
                                                     len(changed)), at)
 
-    def _evacuated(self, changed):
+    def _recovered(self, uuids):
+        """Whether every server is on the spare host, as before the fault."""
         for server in self._all_servers():
-            if server['id'] not in changed:
+            if server['id'] not in uuids:
                 continue
+            name = self.servers[server['id']][0]
             check(server['status'] != 'ERROR', 'evacuation of %s failed',
-                  server['name'])
+                  name)
+            expected = 'SHUTOFF' if name in STOPPED else 'ACTIVE'
             if (server['OS-EXT-SRV-ATTR:host'] != SPARE or
                     server['OS-EXT-STS:task_state'] is not None or
-                    server['status'] != 'SHUTOFF'):
+                    server['status'] != expected):
                 return False
         return True
 
