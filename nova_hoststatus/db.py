@@ -100,6 +100,16 @@ def pre_fault_instances(context):
     return context.session.execute(query).all()
 
 
+@main_db.pick_context_manager_reader
+def instances_by_uuid(context, uuids):
+    """The undeleted instances of ``uuids``, as rows (``host``, states)."""
+    instance = models.Instance
+    query = (sa.select(instance.uuid, instance.host, instance.vm_state,
+                       instance.task_state)
+             .where(instance.uuid.in_(uuids), instance.deleted == 0))
+    return context.session.execute(query).all()
+
+
 @main_db.pick_context_manager_writer
 def pre_fault_states_create(context, values):
     """Record pre-fault states, ``{uuid: value}``, in one statement."""

@@ -64,6 +64,25 @@ through Nova's own evacuate, which records the migration and casts the
 rebuild to the conductor; this many run at a time in nova-api. The rebuilds
 themselves run on the destination computes, in parallel whatever this is.
 """),
+    cfg.IntOpt(
+        'recovery_timeout',
+        default=600,
+        min=1,
+        help="""
+Seconds nova-api follows the evacuations of a host evacuation.
+
+After ``POST /os-hosts/{host_name}/evacuate`` has answered, nova-api polls
+the evacuated servers until each is rebuilt (or in error), then removes their
+pre-fault records and sends ``host_fault.recover``. A server still being
+rebuilt after this long is reported ``timed_out``.
+"""),
+    cfg.FloatOpt(
+        'recovery_poll_interval',
+        default=0.5,
+        min=0.01,
+        help="""
+Seconds between two polls of the servers of a host evacuation.
+"""),
 ]
 
 

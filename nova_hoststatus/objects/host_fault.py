@@ -29,8 +29,10 @@ class HostFaultAction(fields.BaseNovaEnum):
 
     REPORT = 'report'
     CLEAR = 'clear'
+    # A host evacuation ended: each server recovered or not.
+    RECOVER = 'recover'
 
-    ALL = (REPORT, CLEAR)
+    ALL = (REPORT, CLEAR, RECOVER)
 
 
 class HostFaultActionField(fields.BaseEnumField):

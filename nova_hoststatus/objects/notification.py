@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The versioned ``host_fault.report`` and ``host_fault.clear`` notifications.
+"""The versioned host_fault.report, .clear and .recover notifications.
 
 Built on Nova's notification base classes and registered as Nova registers
 its own notification objects, so they serialize, version and document
@@ -28,12 +28,13 @@ from nova_hoststatus.objects import host_fault
 class HostFaultEventType(notification.EventType):
     """Nova's EventType, with this package's actions.
 
-    ``object`` is ``host_fault``; the wire format is ``host_fault.report``
-    and ``host_fault.clear``.
+    ``object`` is ``host_fault``; the wire format is ``host_fault.report``,
+    ``host_fault.clear`` and ``host_fault.recover``.
     """
 
     # Version 1.0: Initial version
-    VERSION = '1.0'
+    # Version 1.1: The recover action
+    VERSION = '1.1'
 
     fields = {
         'action': host_fault.HostFaultActionField(nullable=False),
@@ -87,4 +88,73 @@ class HostFaultNotification(notification.NotificationBase):
         # Nova's ObjectField('EventType') takes no subclass.
         'event_type': fields.ObjectField('HostFaultEventType'),
         'payload': fields.ObjectField('HostFaultPayload'),
+    }
+
+
+class HostRecoveryResult(fields.BaseNovaEnum):
+    """How a server of a host evacuation ended."""
+
+    RECOVERED = 'recovered'
+    FAILED = 'failed'
+    # Still being rebuilt when [hoststatus] recovery_timeout passed.
+    TIMED_OUT = 'timed_out'
+
+    ALL = (RECOVERED, FAILED, TIMED_OUT)
+
+
+class HostRecoveryResultField(fields.BaseEnumField):
+    AUTO_TYPE = HostRecoveryResult()
+
+
+class _PayloadOfValues(notification.NotificationPayloadBase):
+    """A payload built from its field values (it has no SCHEMA)."""
+
+    def __init__(self, **values):
+        super().__init__()
+        for name, value in values.items():
+            setattr(self, name, value)
+
+
+@base.NovaObjectRegistry.register_notification
+class HostRecoveryServerPayload(_PayloadOfValues):
+    """One server of a host evacuation, as it ended."""
+
+    # Version 1.0: Initial version
+    VERSION = '1.0'
+
+    fields = {
+        'instance_uuid': fields.UUIDField(),
+        'project_id': fields.StringField(nullable=True),
+        # Where it is now.
+        'host': fields.StringField(nullable=True),
+        'pre_fault_vm_state': fields.InstanceStateField(nullable=True),
+        'vm_state': fields.InstanceStateField(nullable=True),
+        'result': HostRecoveryResultField(),
+    }
+
+
+@base.NovaObjectRegistry.register_notification
+class HostRecoveryPayload(_PayloadOfValues):
+    """A host evacuation that ended, with each server's result."""
+
+    # Version 1.0: Initial version
+    VERSION = '1.0'
+
+    fields = {
+        'host': fields.StringField(),
+        'request_id': fields.StringField(nullable=True),
+        'ended_at': fields.DateTimeField(),
+        'servers': fields.ListOfObjectsField('HostRecoveryServerPayload'),
+    }
+
+
+@notification.notification_sample('host_fault-recover.json')
+@base.NovaObjectRegistry.register_notification
+class HostRecoveryNotification(notification.NotificationBase):
+    # Version 1.0: Initial version
+    VERSION = '1.0'
+
+    fields = {
+        'event_type': fields.ObjectField('HostFaultEventType'),
+        'payload': fields.ObjectField('HostRecoveryPayload'),
     }

@@ -43,6 +43,7 @@ from nova_hoststatus import db
 from nova_hoststatus import exception
 from nova_hoststatus.hostfault import api as hostfault_api
 from nova_hoststatus.recovery import prefault
+from nova_hoststatus.recovery import watcher
 
 CONF = nova_hoststatus.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -159,22 +160,22 @@ class API(object):
             if destination is not None:
                 self._check_destination(cctxt, host, destination)
             on_host, moved = self._servers(cctxt, host)
-            recovered = [row.uuid for row in moved
-                         if recovery_status(row, host) == RECOVERED]
-            if recovered:
-                # Rebuilt elsewhere: nothing left to restore.
-                db.pre_fault_states_delete(cctxt, recovered)
             moved = {row.uuid: row for row in moved}
+            results = []
             if servers is not None:
-                unknown = (set(servers) - {row.uuid for row in on_host} -
-                           set(moved))
-                if unknown:
-                    raise exception.ServersNotOnHost(
-                        host=host, servers=', '.join(sorted(unknown)))
                 wanted = set(servers)
                 on_host = [row for row in on_host if row.uuid in wanted]
-            results = [_skip(moved[uuid], SKIP_EVACUATED)
-                       for uuid in servers or () if uuid in moved]
+                results = [_skip(moved[uuid], SKIP_EVACUATED)
+                           for uuid in servers if uuid in moved]
+                results.extend(self._evacuated_before(
+                    cctxt, host, wanted - set(moved) -
+                    {row.uuid for row in on_host}))
+            recovered = [uuid for uuid, row in moved.items()
+                         if recovery_status(row, host) == RECOVERED]
+            if recovered:
+                # Rebuilt elsewhere, their follower gone (nova-api
+                # restarted): nothing left to restore.
+                db.pre_fault_states_delete(cctxt, recovered)
             to_evacuate = []
             for row in on_host:
                 if row.vm_state not in EVACUABLE_VM_STATES:
@@ -187,11 +188,32 @@ class API(object):
         # Out of the cell's block: nova's evacuate targets cells itself.
         results.extend(self._evacuate_all(context, cctxt, host, destination,
                                           to_evacuate, instances))
+        watcher.follow(cctxt, host, results)
         LOG.info('Host %(host)s recovery: %(accepted)d of %(total)d '
                  'servers evacuating.',
                  {'host': host, 'total': len(results),
                   'accepted': sum(1 for r in results if r.reason is None)})
         return results
+
+    @staticmethod
+    def _evacuated_before(context, host, uuids):
+        """Skip results for servers evacuated from ``host``, records gone.
+
+        :raises: ServersNotOnHost for those never evacuated from it.
+        """
+        if not uuids:
+            return []
+        migrations = objects.MigrationList.get_by_filters(
+            context, {'source_compute': host,
+                      'migration_type': 'evacuation'})
+        unknown = uuids - {migration.instance_uuid
+                           for migration in migrations}
+        if unknown:
+            raise exception.ServersNotOnHost(
+                host=host, servers=', '.join(sorted(unknown)))
+        return [Evacuation(uuid, None, prefault.UNKNOWN, None,
+                           SKIP_EVACUATED, None, None)
+                for uuid in sorted(uuids)]
 
     @staticmethod
     def _check_destination(context, host, destination):

@@ -27,6 +27,8 @@ from nova.compute import vm_states
 
 PreFaultState = collections.namedtuple(
     'PreFaultState', ['vm_state', 'task_state', 'power_state'])
+# Of a server whose record is gone (removed once it was rebuilt elsewhere).
+UNKNOWN = PreFaultState(None, None, None)
 
 # The vm_state a server is evacuated in, by its pre-fault vm_state: the
 # rebuild on the destination leaves it running (active) or powered off

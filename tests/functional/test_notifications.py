@@ -25,6 +25,7 @@ from unittest import mock
 import fixtures
 from oslo_db import exception as db_exc
 import oslo_messaging
+from oslo_serialization import jsonutils
 
 from nova.compute import power_state
 import nova.conf
@@ -381,14 +382,9 @@ class EmissionStatementCountTest(NotificationTestBase):
         self.assertEqual(len(small), len(large), '\n'.join(large))
 
 
-class HostFaultNotificationSampleTest(NotificationTestBase):
-    """The notifications match doc/notification_samples, as Nova checks.
+class SampleVerifying(object):
+    """Nova's own check of a notification against its documented sample."""
 
-    Volatile values are fixed the way Nova's notification sample tests fix
-    them: the time, the request id, the uuids and the publisher host.
-    """
-
-    HOSTS = ('host1',)
     ANY = notification_sample_base.NotificationSampleTestBase.ANY
     _apply_replacements = (
         notification_sample_base.NotificationSampleTestBase.
@@ -396,6 +392,19 @@ class HostFaultNotificationSampleTest(NotificationTestBase):
     _verify_notification = (
         notification_sample_base.NotificationSampleTestBase.
         _verify_notification)
+
+    def _get_notification_sample(self, sample):
+        return os.path.join(SAMPLES, sample + '.json')
+
+
+class HostFaultNotificationSampleTest(SampleVerifying, NotificationTestBase):
+    """The notifications match doc/notification_samples, as Nova checks.
+
+    Volatile values are fixed the way Nova's notification sample tests fix
+    them: the time, the request id, the uuids and the publisher host.
+    """
+
+    HOSTS = ('host1',)
 
     def setUp(self):
         super().setUp()
@@ -408,9 +417,6 @@ class HostFaultNotificationSampleTest(NotificationTestBase):
             return_value='req-5b6c791d-5709-4f36-8fbe-c3e02869e35d')
         patcher.start()
         self.addCleanup(patcher.stop)
-
-    def _get_notification_sample(self, sample):
-        return os.path.join(SAMPLES, sample + '.json')
 
     def test_report_and_clear(self):
         self._create_instances('host1', 1,
@@ -432,8 +438,38 @@ class HostFaultNotificationSampleTest(NotificationTestBase):
         self.assertEqual(
             ['host_fault-clear.json', 'host_fault-report.json'],
             sorted(notification_obj.HostFaultNotification.samples))
-        for sample in notification_obj.HostFaultNotification.samples:
+        self.assertEqual(
+            ['host_fault-recover.json'],
+            notification_obj.HostRecoveryNotification.samples)
+        for sample in (notification_obj.HostFaultNotification.samples +
+                       notification_obj.HostRecoveryNotification.samples):
             self.assertTrue(os.path.exists(os.path.join(SAMPLES, sample)))
+
+
+class HostRecoverNotificationSampleTest(SampleVerifying,
+                                        NotificationTestBase):
+    """host_fault.recover matches its sample; the time is the run's."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags(host='fake-mini')
+
+    def test_recover(self):
+        server = self._boot('host1', 'vm1')
+        self._put_host('host1', {'host_down_reported': True})
+        self.admin_api.api_post('/os-hosts/host1/evacuate', {'evacuate': {}})
+        self.notifier.wait_for_versioned_notifications('host_fault.recover')
+        actual = self._versioned('host_fault.recover')[0]
+        servers = actual['payload']['nova_object.data']['servers']
+        self._verify_notification(
+            'host_fault-recover', actual=actual,
+            replacements={'servers': self.ANY, 'ended_at': self.ANY,
+                          'request_id': self.ANY})
+        with open(self._get_notification_sample('host_fault-recover')) as f:
+            expected = jsonutils.loads(f.read())['payload'][
+                'nova_object.data']['servers']
+        expected[0]['nova_object.data']['instance_uuid'] = server['id']
+        self.assertEqual(expected, servers)
 
 
 class ConsumerTest(NotificationTestBase):

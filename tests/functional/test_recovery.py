@@ -27,6 +27,19 @@ class HostEvacuateTest(base.HostStatusTestBase):
         return (server['status'], server['OS-EXT-SRV-ATTR:host'],
                 server['OS-EXT-STS:power_state'])
 
+    def _recover_notification(self):
+        """``{uuid: (result, vm_state, host)}`` of host_fault.recover."""
+        self.notifier.wait_for_versioned_notifications('host_fault.recover')
+        payload, = [n['payload']['nova_object.data']
+                    for n in self.notifier.versioned_notifications
+                    if n['event_type'] == 'host_fault.recover']
+        self.assertEqual('host1', payload['host'])
+        return {server['nova_object.data']['instance_uuid']:
+                (server['nova_object.data']['result'],
+                 server['nova_object.data']['vm_state'],
+                 server['nova_object.data']['host'])
+                for server in payload['servers']}
+
     def _wait_until_recovered(self, servers, expected):
         for server, status in zip(servers, expected):
             self._wait_for_server_parameter(
@@ -54,10 +67,12 @@ class HostEvacuateTest(base.HostStatusTestBase):
                          self._server(active))
         self.assertEqual(('SHUTOFF', 'host2', power_state.SHUTDOWN),
                          self._server(stopped))
-        recovery = self._get_host_state('host1')['host']['recovery']
-        self.assertEqual({active['id']: 'recovered',
-                          stopped['id']: 'recovered'},
-                         {s['id']: s['status'] for s in recovery})
+        self.assertEqual({active['id']: ('recovered', 'active', 'host2'),
+                          stopped['id']: ('recovered', 'stopped', 'host2')},
+                         self._recover_notification())
+        # Rebuilt elsewhere: their records are gone.
+        self.assertEqual(
+            [], self._get_host_state('host1')['host']['recovery'])
 
     def test_paused_suspended_rescued_and_error_come_back_running(self):
         paused = self._boot('host1', name='paused')
@@ -132,10 +147,11 @@ class HostEvacuateTest(base.HostStatusTestBase):
                          [(s['id'], s['result']) for s in body['servers']])
         self.assertIsNotNone(body['servers'][0]['migration_id'])
         self._wait_until_recovered([first], ['ACTIVE'])
+        self.assertEqual({first['id']: ('recovered', 'active', 'host2')},
+                         self._recover_notification())
         recovery = {s['id']: s['status'] for s in self._get_host_state(
             'host1')['host']['recovery']}
-        self.assertEqual({first['id']: 'recovered',
-                          second['id']: 'pending'}, recovery)
+        self.assertEqual({second['id']: 'pending'}, recovery)
         self.assertEqual(('SHUTOFF', 'host1', power_state.SHUTDOWN),
                          self._server(second))
 

@@ -28,13 +28,19 @@ from nova_hoststatus.objects import notification
 # VERSION (with a line in its version history), then update its hash here.
 object_data = {
     'HostFault': '1.0-e103bb021d81e8ad70d0b1912608bdbe',
-    'HostFaultEventType': '1.0-e2b5588952c55b15dc9fbedf99c5e576',
+    'HostFaultEventType': '1.1-e29051731e28978ed9f8c0c684030d00',
     'HostFaultNotification': '1.0-a73147b93b520ff0061865849d3dfa56',
     'HostFaultPayload': '1.0-f871d64ef307e385b3a9509db323e23d',
+    'HostRecoveryNotification': '1.0-a73147b93b520ff0061865849d3dfa56',
+    'HostRecoveryPayload': '1.0-264e95f1b37d34b06821b2c9691baabc',
+    'HostRecoveryServerPayload': '1.0-3beee7d5f4bbc400f7265a140f9cad4f',
 }
 
 CLASSES = (host_fault.HostFault, notification.HostFaultEventType,
-           notification.HostFaultPayload, notification.HostFaultNotification)
+           notification.HostFaultPayload, notification.HostFaultNotification,
+           notification.HostRecoveryNotification,
+           notification.HostRecoveryPayload,
+           notification.HostRecoveryServerPayload)
 
 
 def _host_fault(**updates):
