@@ -59,10 +59,18 @@ def service_update(context, service_id, values):
 PRE_FAULT_KEY = 'hoststatus_pre_fault'
 
 
-def _pre_fault_join(instance):
+def _select_with_pre_fault(outer):
+    """Instance rows with their pre-fault record; all rows if ``outer``."""
+    instance = models.Instance
     sysmeta = models.InstanceSystemMetadata
-    return sa.and_(sysmeta.instance_uuid == instance.uuid,
-                   sysmeta.key == PRE_FAULT_KEY, sysmeta.deleted == 0)
+    query = sa.select(instance.uuid, instance.project_id, instance.host,
+                      instance.vm_state, instance.task_state,
+                      instance.power_state, sysmeta.value.label('pre_fault'))
+    return query.join(sysmeta,
+                      sa.and_(sysmeta.instance_uuid == instance.uuid,
+                              sysmeta.key == PRE_FAULT_KEY,
+                              sysmeta.deleted == 0),
+                      isouter=outer)
 
 
 @main_db.pick_context_manager_reader
@@ -72,11 +80,7 @@ def instances_on_host(context, host):
     ``pre_fault`` is the pre-fault state recorded for it, or None.
     """
     instance = models.Instance
-    sysmeta = models.InstanceSystemMetadata
-    query = (sa.select(instance.uuid, instance.project_id, instance.host,
-                       instance.vm_state, instance.task_state,
-                       instance.power_state, sysmeta.value.label('pre_fault'))
-             .outerjoin(sysmeta, _pre_fault_join(instance))
+    query = (_select_with_pre_fault(outer=True)
              .where(instance.host == host, instance.deleted == 0)
              .order_by(instance.created_at, instance.id))
     return context.session.execute(query).all()
@@ -90,11 +94,7 @@ def pre_fault_instances(context):
     system_metadata, the record with it.)
     """
     instance = models.Instance
-    sysmeta = models.InstanceSystemMetadata
-    query = (sa.select(instance.uuid, instance.project_id, instance.host,
-                       instance.vm_state, instance.task_state,
-                       instance.power_state, sysmeta.value.label('pre_fault'))
-             .join(sysmeta, _pre_fault_join(instance))
+    query = (_select_with_pre_fault(outer=False)
              .where(instance.deleted == 0)
              .order_by(instance.created_at, instance.id))
     return context.session.execute(query).all()

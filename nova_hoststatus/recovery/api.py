@@ -32,7 +32,6 @@ from concurrent import futures
 from oslo_log import log as logging
 
 from nova.compute import api as compute_api
-from nova.compute import task_states
 from nova.compute import vm_states
 from nova import exception as nova_exception
 from nova import objects
@@ -43,26 +42,11 @@ from nova_hoststatus import db
 from nova_hoststatus import exception
 from nova_hoststatus.hostfault import api as hostfault_api
 from nova_hoststatus.recovery import prefault
+from nova_hoststatus.recovery import status
 from nova_hoststatus.recovery import watcher
 
 CONF = nova_hoststatus.conf.CONF
 LOG = logging.getLogger(__name__)
-
-# The vm_states Nova's evacuate accepts.
-EVACUABLE_VM_STATES = frozenset([vm_states.ACTIVE, vm_states.STOPPED,
-                                 vm_states.ERROR])
-
-# Where a server of a reported host is in its recovery.
-# - on the failed host, can be evacuated:
-PENDING = 'pending'
-# - on the failed host, in a state or task evacuate refuses (resized...):
-NOT_EVACUABLE = 'not_evacuable'
-# - its evacuation runs:
-EVACUATING = 'evacuating'
-# - rebuilt elsewhere:
-RECOVERED = 'recovered'
-# - its evacuation left it in error:
-FAILED = 'failed'
 
 # Why a server was not evacuated.
 SKIP_NOT_EVACUABLE = 'vm_state_not_evacuable'
@@ -78,20 +62,6 @@ ServerRecovery = collections.namedtuple(
 Evacuation = collections.namedtuple(
     'Evacuation', ['uuid', 'project_id', 'pre_fault', 'restored_vm_state',
                    'reason', 'message', 'migration_uuid'])
-
-
-def recovery_status(row, failed_host):
-    """Where the server of ``row`` is in the recovery of ``failed_host``."""
-    if row.task_state == task_states.REBUILDING or (
-            row.task_state or '').startswith('rebuild'):
-        return EVACUATING
-    if row.host == failed_host:
-        if row.task_state is None and row.vm_state in EVACUABLE_VM_STATES:
-            return PENDING
-        return NOT_EVACUABLE
-    if row.task_state is None and row.vm_state == vm_states.ERROR:
-        return FAILED
-    return RECOVERED
 
 
 def _skip(row, reason, message=None):
@@ -110,13 +80,16 @@ class API(object):
 
     @staticmethod
     def _servers(context, host):
-        """The host's servers, then those evacuated from it, as rows."""
+        """Rows of the host's servers, rows of those evacuated from it.
+
+        And the latest evacuation from the host of each.
+        """
         on_host = db.instances_on_host(context, host)
         here = {row.uuid for row in on_host}
         moved = [row for row in db.pre_fault_instances(context)
                  if row.uuid not in here and
                  prefault.failed_host(row) == host]
-        return on_host, moved
+        return on_host, moved, status.evacuations_from(context, host)
 
     def show(self, context, host):
         """The host's state, with the recovery of each of its servers.
@@ -127,7 +100,7 @@ class API(object):
         """
         with hostfault_api.compute_service(context, host) as compute:
             cctxt, service = compute
-            on_host, moved = self._servers(cctxt, host)
+            on_host, moved, evacuations = self._servers(cctxt, host)
         recovery = None
         if service.forced_down or moved:
             recovery = []
@@ -137,7 +110,8 @@ class API(object):
                     row.uuid, row.project_id, row.host, row.vm_state,
                     row.task_state, pre_fault,
                     prefault.RESTORED_VM_STATE.get(pre_fault.vm_state),
-                    recovery_status(row, host)))
+                    status.recovery_status(row, host,
+                                           evacuations.get(row.uuid))))
         return hostfault_api.HostState(
             service, self.servicegroup_api.service_is_up(service),
             recovery=recovery)
@@ -159,7 +133,7 @@ class API(object):
                 raise exception.HostNotReported(host=host)
             if destination is not None:
                 self._check_destination(cctxt, host, destination)
-            on_host, moved = self._servers(cctxt, host)
+            on_host, moved, evacuations = self._servers(cctxt, host)
             moved = {row.uuid: row for row in moved}
             results = []
             if servers is not None:
@@ -168,17 +142,19 @@ class API(object):
                 results = [_skip(moved[uuid], SKIP_EVACUATED)
                            for uuid in servers if uuid in moved]
                 results.extend(self._evacuated_before(
-                    cctxt, host, wanted - set(moved) -
-                    {row.uuid for row in on_host}))
-            recovered = [uuid for uuid, row in moved.items()
-                         if recovery_status(row, host) == RECOVERED]
+                    host, wanted - set(moved) -
+                    {row.uuid for row in on_host}, evacuations))
+            recovered = [
+                uuid for uuid, row in moved.items()
+                if status.recovery_status(row, host, evacuations.get(uuid)) ==
+                status.RECOVERED]
             if recovered:
                 # Rebuilt elsewhere, their follower gone (nova-api
                 # restarted): nothing left to restore.
                 db.pre_fault_states_delete(cctxt, recovered)
             to_evacuate = []
             for row in on_host:
-                if row.vm_state not in EVACUABLE_VM_STATES:
+                if row.vm_state not in status.EVACUABLE_VM_STATES:
                     results.append(_skip(row, SKIP_NOT_EVACUABLE))
                 elif row.task_state is not None:
                     results.append(_skip(row, SKIP_TASK))
@@ -196,18 +172,12 @@ class API(object):
         return results
 
     @staticmethod
-    def _evacuated_before(context, host, uuids):
+    def _evacuated_before(host, uuids, evacuations):
         """Skip results for servers evacuated from ``host``, records gone.
 
         :raises: ServersNotOnHost for those never evacuated from it.
         """
-        if not uuids:
-            return []
-        migrations = objects.MigrationList.get_by_filters(
-            context, {'source_compute': host,
-                      'migration_type': 'evacuation'})
-        unknown = uuids - {migration.instance_uuid
-                           for migration in migrations}
+        unknown = uuids - set(evacuations)
         if unknown:
             raise exception.ServersNotOnHost(
                 host=host, servers=', '.join(sorted(unknown)))
@@ -278,20 +248,21 @@ class API(object):
             LOG.warning('Evacuation of %(uuid)s refused: %(error)s',
                         {'uuid': row.uuid, 'error': exc})
             return _skip(row, SKIP_REFUSED, exc.format_message())
+        except Exception as exc:
+            # As stock evacuate would answer 500; the other servers' results
+            # still need answering.
+            LOG.exception('Evacuation of %s failed.', row.uuid)
+            return _skip(row, SKIP_REFUSED,
+                         'Unexpected error: %s' % type(exc).__name__)
         return Evacuation(row.uuid, row.project_id, pre_fault, restored,
                           None, None, None)
 
     @staticmethod
     def _with_migrations(context, host, results):
         """Give each accepted evacuation the uuid of its migration."""
-        accepted = [r.uuid for r in results if r.reason is None]
-        if not accepted:
+        if all(r.reason for r in results):
             return results
-        migrations = objects.MigrationList.get_by_filters(
-            context, {'source_compute': host,
-                      'migration_type': 'evacuation'})
-        newest = {}
-        for migration in sorted(migrations, key=lambda m: m.id):
-            newest[migration.instance_uuid] = migration.uuid
-        return [r._replace(migration_uuid=newest.get(r.uuid))
-                if r.reason is None else r for r in results]
+        evacuations = status.evacuations_from(context, host)
+        return [r._replace(migration_uuid=evacuations[r.uuid].uuid)
+                if r.reason is None and r.uuid in evacuations else r
+                for r in results]

@@ -33,6 +33,7 @@ import nova_hoststatus.conf
 from nova_hoststatus import db
 from nova_hoststatus.objects import host_fault as host_fault_obj
 from nova_hoststatus.objects import notification
+from nova_hoststatus.recovery import status as recovery_status
 
 CONF = nova_hoststatus.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -62,11 +63,11 @@ def _result(row, host, evacuation):
     if row is None:
         # Deleted meanwhile.
         return Result.FAILED
-    if row.task_state is not None:
+    status = recovery_status.recovery_status(row, host, evacuation)
+    if status == recovery_status.EVACUATING:
         return Result.TIMED_OUT
-    if row.host == host or row.vm_state != evacuation.restored_vm_state:
-        return Result.FAILED
-    return Result.RECOVERED
+    return Result.RECOVERED if status == recovery_status.RECOVERED \
+        else Result.FAILED
 
 
 def _follow(context, host, accepted):
@@ -74,13 +75,14 @@ def _follow(context, host, accepted):
     while True:
         rows = {row.uuid: row
                 for row in db.instances_by_uuid(context, list(accepted))}
-        rebuilding = [uuid for uuid, row in rows.items()
-                      if row.task_state is not None]
-        if not rebuilding or time.monotonic() > deadline:
+        evacuations = recovery_status.evacuations_from(context, host)
+        results = {uuid: _result(rows.get(uuid), host,
+                                 evacuations.get(uuid))
+                   for uuid in accepted}
+        if (Result.TIMED_OUT not in results.values() or
+                time.monotonic() > deadline):
             break
         time.sleep(CONF.hoststatus.recovery_poll_interval)
-    results = {uuid: _result(rows.get(uuid), host, evacuation)
-               for uuid, evacuation in accepted.items()}
     recovered = [uuid for uuid, result in results.items()
                  if result == Result.RECOVERED]
     if recovered:

@@ -12,10 +12,14 @@
 
 """Recovery: POST /os-hosts/{host_name}/evacuate against real services."""
 
+from unittest import mock
+
 from oslo_utils.fixture import uuidsentinel
 
 from nova.compute import power_state
 from nova import objects
+from nova import test
+from nova.virt import fake
 
 from tests.functional import base
 
@@ -228,3 +232,34 @@ class StockEvacuateTest(base.HostStatusTestBase):
             self.admin_api.microversion = 'latest'
             self.restart_compute_service(self.computes['host1'])
             self._put_host('host1', {'host_down_reported': False})
+
+
+class FailedRebuildTest(base.HostStatusTestBase):
+
+    # The rebuild fails on the destination, after the API answered.
+    CAST_AS_CALL = False
+
+    def test_a_failed_rebuild_is_failed_and_can_be_retried(self):
+        server = self._boot('host1')
+        self._report_host_down('host1')
+        with mock.patch.object(fake.FakeDriver, 'spawn',
+                               side_effect=test.TestingException('no')):
+            self._evacuate_host('host1')
+            self.notifier.wait_for_versioned_notifications(
+                'host_fault.recover')
+
+        result, = [n['payload']['nova_object.data']['servers'][0]
+                   for n in self.notifier.versioned_notifications
+                   if n['event_type'] == 'host_fault.recover']
+        self.assertEqual('failed', result['nova_object.data']['result'])
+        self.assertEqual(
+            {server['id']: 'failed'},
+            {s['id']: s['status'] for s in self._get_host_state(
+                'host1')['host']['recovery']})
+
+        # Repeating the call retries it.
+        body = self._evacuate_host('host1')['evacuate']
+        self.assertEqual(['accepted'], [s['result'] for s in body['servers']])
+        self._wait_for_server_parameter(
+            server, {'status': 'ACTIVE', 'OS-EXT-SRV-ATTR:host': 'host2',
+                     'OS-EXT-STS:task_state': None})
