@@ -84,6 +84,27 @@ class Client(object):
                              HOST_MICROVERSION)
         return body['host']
 
+    def evacuate_host(self, host, destination=None, servers=None):
+        """POST /os-hosts/{host}/evacuate: all its servers, or ``servers``.
+
+        :param destination: the host to rebuild them on; None lets the
+            scheduler choose.
+        """
+        evacuate = {}
+        if destination is not None:
+            evacuate['host'] = destination
+        if servers is not None:
+            evacuate['servers'] = list(servers)
+        body = self._request('POST',
+                             '/os-hosts/%s/evacuate' % parse.quote(host, ''),
+                             HOST_MICROVERSION, json={'evacuate': evacuate})
+        return body['evacuate']
+
+    def show_server(self, server_id):
+        body = self._request('GET', '/servers/%s' % parse.quote(server_id, ''),
+                             SERVER_MICROVERSION)
+        return body['server']
+
     def list_servers(self, host=None, all_projects=False):
         """Server details, all pages of them."""
         params = {}

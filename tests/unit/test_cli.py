@@ -10,9 +10,12 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The OSC plugin module, error translation and column formats."""
+"""The OSC plugin module, error translation, column formats and evacuate."""
 
 import argparse
+import io
+import json
+import types
 from unittest import mock
 
 import fixtures
@@ -22,6 +25,7 @@ import testtools
 from nova_hoststatus.cli import client
 from nova_hoststatus.cli import plugin
 from nova_hoststatus.cli.v1 import common
+from nova_hoststatus.cli.v1 import evacuate
 from nova_hoststatus.cli.v1 import server
 
 
@@ -73,6 +77,28 @@ class ClientTest(testtools.TestCase):
         self.client.show_host('host1')
         self.request.assert_called_once_with(
             '/os-hosts/host1/state', 'GET', microversion='2.43')
+
+    def test_evacuate_body(self):
+        self.request.return_value = _response(202, {'evacuate': {
+            'host': 'host/1', 'destination': None, 'servers': []}})
+        self.assertEqual(
+            {'host': 'host/1', 'destination': None, 'servers': []},
+            self.client.evacuate_host('host/1'))
+        self.request.assert_called_once_with(
+            '/os-hosts/host%2F1/evacuate', 'POST', microversion='2.43',
+            json={'evacuate': {}})
+        self.request.reset_mock()
+        self.client.evacuate_host('host1', destination='host2',
+                                  servers=('a', 'b'))
+        self.request.assert_called_once_with(
+            '/os-hosts/host1/evacuate', 'POST', microversion='2.43',
+            json={'evacuate': {'host': 'host2', 'servers': ['a', 'b']}})
+
+    def test_show_server(self):
+        self.request.return_value = _response(200, {'server': {'id': 'a'}})
+        self.assertEqual({'id': 'a'}, self.client.show_server('a'))
+        self.request.assert_called_once_with('/servers/a', 'GET',
+                                             microversion='2.16')
 
     def test_list_servers_follows_pages(self):
         self.request.side_effect = [
@@ -172,3 +198,319 @@ class ColumnsTest(testtools.TestCase):
             {'b': [{'addr': '10.0.0.2'}]}, {}, {'a': [{'addr': '10.0.0.9'}]})]
         self.assertEqual(['', 'a=10.0.0.9', 'b=10.0.0.2'],
                          [c.human_readable() for c in sorted(networks)])
+
+
+VM1 = '11111111-1111-4111-8111-111111111111'
+VM2 = '22222222-2222-4222-8222-222222222222'
+VM3 = '33333333-3333-4333-8333-333333333333'
+MIGRATION = '44444444-4444-4444-8444-444444444444'
+
+
+def _evacuated(uuid, vm_state='active', restored='active', reason=None,
+               message=None, migration_id=None):
+    return {'id': uuid, 'project_id': 'p1',
+            'result': 'skipped' if reason else 'accepted',
+            'pre_fault': {'vm_state': vm_state, 'task_state': None,
+                          'power_state': 1},
+            'restored_vm_state': restored, 'migration_id': migration_id,
+            'reason': reason, 'message': message}
+
+
+def _state(*recovery):
+    """A host state whose recovery has (id, status, host, vm_state)."""
+    return {'host': 'host1', 'host_down_reported': True, 'recovery': [
+        {'id': uuid, 'project_id': 'p1', 'host': host, 'vm_state': vm_state,
+         'task_state': None, 'pre_fault': {}, 'restored_vm_state': vm_state,
+         'status': status}
+        for uuid, status, host, vm_state in recovery]}
+
+
+def _wait_row(server):
+    return tuple(server[column] for column in evacuate.WAIT_COLUMNS[:-1])
+
+
+class EvacuateCommandTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.client = mock.Mock(spec=client.Client)
+        self.client.evacuate_host.return_value = {
+            'host': 'host1', 'destination': None, 'servers': [
+                _evacuated(VM1, migration_id=MIGRATION),
+                _evacuated(VM2, 'stopped', 'stopped',
+                           migration_id=MIGRATION),
+                _evacuated(VM3, 'resized', None,
+                           reason='evacuate_refused',
+                           message='No valid host.')]}
+        # Server details by id; None for a deleted server.
+        self.details = {
+            VM1: {'status': 'ACTIVE', 'OS-EXT-SRV-ATTR:host': 'host2'},
+            VM2: {'status': 'SHUTOFF', 'OS-EXT-SRV-ATTR:host': 'host2'},
+            VM3: {'status': 'VERIFY_RESIZE', 'OS-EXT-SRV-ATTR:host': 'host1'}}
+        self.client.show_server.side_effect = self._show_server
+        self.stderr = self.useFixture(fixtures.MonkeyPatch(
+            'sys.stderr', io.StringIO())).new_value
+        self.sleep = self.useFixture(fixtures.MockPatchObject(
+            evacuate.time, 'sleep')).mock
+        self.app = types.SimpleNamespace(
+            client_manager=types.SimpleNamespace(hoststatus=self.client),
+            stdout=io.StringIO(),
+            options=types.SimpleNamespace(debug=False))
+
+    def _show_server(self, uuid):
+        if self.details[uuid] is None:
+            raise exceptions.NotFound(404, 'No server %s.' % uuid)
+        return self.details[uuid]
+
+    def _parse(self, *argv):
+        cmd = evacuate.EvacuateHost(self.app, None)
+        return cmd, cmd.get_parser('openstack').parse_args(list(argv))
+
+    def _run(self, *argv):
+        cmd, parsed_args = self._parse(*argv)
+        self.assertEqual(0, cmd.run(parsed_args))
+        return self.app.stdout.getvalue()
+
+    def test_parser(self):
+        _cmd, args = self._parse('host1')
+        self.assertEqual(('host1', None, None, False, None),
+                         (args.host, args.target_host, args.servers,
+                          args.wait, args.timeout))
+        _cmd, args = self._parse('host1', '--target-host', 'host2',
+                                 '--server', VM1, '--server', VM2, '--wait',
+                                 '--timeout', '30')
+        self.assertEqual(('host1', 'host2', [VM1, VM2], True, 30),
+                         (args.host, args.target_host, args.servers,
+                          args.wait, args.timeout))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', io.StringIO()))
+        self.assertRaises(SystemExit, self._parse, 'host1', '--wait',
+                          '--timeout', '-1')
+
+    def test_request(self):
+        self._run('host1', '--target-host', 'host2', '--server', VM1,
+                  '--server', VM2)
+        self.client.evacuate_host.assert_called_once_with(
+            'host1', destination='host2', servers=[VM1, VM2])
+        self._run('host1')
+        self.client.evacuate_host.assert_called_with(
+            'host1', destination=None, servers=None)
+        self.client.show_host.assert_not_called()
+
+    def test_timeout_needs_wait(self):
+        cmd, parsed_args = self._parse('host1', '--timeout', '5')
+        exc = self.assertRaises(exceptions.CommandError, cmd.run,
+                                parsed_args)
+        self.assertEqual('--timeout applies to --wait.', str(exc))
+        self.client.evacuate_host.assert_not_called()
+
+    def test_table(self):
+        self.assertEqual(
+            '+--------------------------------------+----------+'
+            '-----------------+----------------+'
+            '--------------------------------------+\n'
+            '| ID                                   | Result   | '
+            'Pre-fault State | Restored State | '
+            'Reason/Migration                     |\n'
+            '+--------------------------------------+----------+'
+            '-----------------+----------------+'
+            '--------------------------------------+\n'
+            '| %s | accepted | active          | active         | '
+            '%s |\n'
+            '| %s | accepted | stopped         | stopped        | '
+            '%s |\n'
+            '| %s | skipped  | resized         | -              | '
+            'evacuate_refused                     |\n'
+            '|                                      |          | '
+            '                |                | '
+            'No valid host.                       |\n'
+            '+--------------------------------------+----------+'
+            '-----------------+----------------+'
+            '--------------------------------------+\n'
+            % (VM1, MIGRATION, VM2, MIGRATION, VM3),
+            self._run('host1'))
+
+    def test_json(self):
+        servers = json.loads(self._run('host1', '-f', 'json'))
+        self.assertEqual(
+            {'ID': VM3, 'Result': 'skipped',
+             'Pre-fault State': {'vm_state': 'resized', 'task_state': None,
+                                 'power_state': 1},
+             'Restored State': None,
+             'Reason/Migration': {'reason': 'evacuate_refused',
+                                  'message': 'No valid host.',
+                                  'migration_id': None}},
+            servers[2])
+        self.assertEqual({'reason': None, 'message': None,
+                          'migration_id': MIGRATION},
+                         servers[0]['Reason/Migration'])
+
+    def test_wait(self):
+        self.client.show_host.side_effect = [
+            _state((VM1, 'evacuating', 'host1', 'active'),
+                   (VM2, 'evacuating', 'host1', 'stopped'),
+                   (VM3, 'not_evacuable', 'host1', 'resized')),
+            _state((VM1, 'recovered', 'host2', 'active'),
+                   (VM2, 'evacuating', 'host1', 'stopped'),
+                   (VM3, 'not_evacuable', 'host1', 'resized')),
+            # Nova's rebuild clears the task before it moves the server.
+            _state((VM1, 'recovered', 'host2', 'active'),
+                   (VM2, 'pending', 'host1', 'stopped'),
+                   (VM3, 'not_evacuable', 'host1', 'resized')),
+            _state((VM1, 'recovered', 'host2', 'active'),
+                   (VM2, 'recovered', 'host2', 'stopped'),
+                   (VM3, 'not_evacuable', 'host1', 'resized')),
+        ]
+
+        servers = json.loads(self._run('host1', '--wait', '-f', 'json'))
+
+        self.assertEqual(
+            'host1: 0 of 2 servers recovered, 2 evacuating\n'
+            'host1: 1 of 2 servers recovered, 1 evacuating\n'
+            'host1: 1 of 2 servers recovered, 1 pending\n'
+            'host1: 2 of 2 servers recovered\n',
+            self.stderr.getvalue())
+        self.assertEqual([mock.call(evacuate.POLL_INTERVAL)] * 3,
+                         self.sleep.call_args_list)
+        self.client.show_host.assert_called_with('host1')
+        self.assertEqual(
+            [(VM1, 'accepted', 'recovered', 'host2', 'ACTIVE', 'active'),
+             (VM2, 'accepted', 'recovered', 'host2', 'SHUTOFF', 'stopped'),
+             (VM3, 'skipped', 'not_evacuable', 'host1', 'VERIFY_RESIZE',
+              None)],
+            [_wait_row(server) for server in servers])
+        self.assertEqual(
+            [{'reason': None, 'message': None}] * 2 +
+            [{'reason': 'evacuate_refused', 'message': 'No valid host.'}],
+            [server['Reason'] for server in servers])
+
+    def test_wait_table(self):
+        self.client.evacuate_host.return_value['servers'].pop()
+        self.client.show_host.return_value = _state(
+            (VM1, 'recovered', 'host2', 'active'),
+            (VM2, 'recovered', 'host2', 'stopped'))
+        self.assertEqual(
+            '+--------------------------------------+----------+'
+            '-----------+-------+---------------+----------------+'
+            '--------+\n'
+            '| ID                                   | Result   | '
+            'Recovery  | Host  | Server Status | Restored State | '
+            'Reason |\n'
+            '+--------------------------------------+----------+'
+            '-----------+-------+---------------+----------------+'
+            '--------+\n'
+            '| %s | accepted | recovered | host2 | ACTIVE        | '
+            'active         | -      |\n'
+            '| %s | accepted | recovered | host2 | SHUTOFF       | '
+            'stopped        | -      |\n'
+            '+--------------------------------------+----------+'
+            '-----------+-------+---------------+----------------+'
+            '--------+\n' % (VM1, VM2),
+            self._run('host1', '--wait'))
+        self.sleep.assert_not_called()
+
+    def test_wait_failed_and_deleted(self):
+        self.details[VM1] = {'status': 'ERROR'}
+        # VM2 was deleted during its recovery: gone from the host's too.
+        self.details[VM2] = None
+        self.client.show_host.return_value = _state(
+            (VM1, 'failed', 'host2', 'error'),
+            (VM3, 'not_evacuable', 'host1', 'resized'))
+        cmd, parsed_args = self._parse('host1', '--wait', '-f', 'json')
+
+        exc = self.assertRaises(exceptions.CommandError, cmd.run,
+                                parsed_args)
+
+        self.assertEqual(
+            'Host host1: 2 of 2 servers not recovered: %s (failed), '
+            '%s (deleted)' % (VM1, VM2), str(exc))
+        self.assertEqual('host1: 0 of 2 servers recovered, 1 failed, '
+                         '1 deleted\n', self.stderr.getvalue())
+        # The table is printed all the same.
+        self.assertEqual(
+            [(VM1, 'accepted', 'failed', 'host2', 'ERROR', 'active'),
+             (VM2, 'accepted', 'deleted', None, None, 'stopped')],
+            [_wait_row(server) for server in
+             json.loads(self.app.stdout.getvalue())[:2]])
+
+    def test_wait_record_dropped(self):
+        # The recovery stops listing servers rebuilt elsewhere once the
+        # evacuation ends.
+        self.client.show_host.side_effect = [
+            _state((VM1, 'evacuating', 'host1', 'active'),
+                   (VM2, 'recovered', 'host2', 'stopped'),
+                   (VM3, 'not_evacuable', 'host1', 'resized')),
+            _state((VM3, 'not_evacuable', 'host1', 'resized')),
+        ]
+        servers = json.loads(self._run('host1', '--wait', '-f', 'json'))
+        self.assertEqual(
+            'host1: 1 of 2 servers recovered, 1 evacuating\n'
+            'host1: 2 of 2 servers recovered\n', self.stderr.getvalue())
+        self.assertEqual(
+            [(VM1, 'accepted', 'recovered', 'host2', 'ACTIVE', 'active'),
+             (VM2, 'accepted', 'recovered', 'host2', 'SHUTOFF', 'stopped'),
+             (VM3, 'skipped', 'not_evacuable', 'host1', 'VERIFY_RESIZE',
+              None)],
+            [_wait_row(server) for server in servers])
+        # Once each during the wait, then for the table.
+        self.assertEqual([VM1, VM2, VM1, VM2, VM3],
+                         [c.args[0] for c in
+                          self.client.show_server.call_args_list])
+
+    def test_wait_timeout(self):
+        self.useFixture(fixtures.MockPatchObject(
+            evacuate.time, 'monotonic', side_effect=[100, 100, 105, 110]))
+        self.client.show_host.return_value = _state(
+            (VM1, 'recovered', 'host2', 'active'),
+            (VM2, 'evacuating', 'host1', 'stopped'))
+        cmd, parsed_args = self._parse('host1', '--wait', '--timeout', '10')
+
+        exc = self.assertRaises(exceptions.CommandError, cmd.run,
+                                parsed_args)
+
+        self.assertEqual('Timed out after 10 s. Host host1: 1 of 2 servers '
+                         'not recovered: %s (evacuating)' % VM2, str(exc))
+        self.assertEqual(3, self.client.show_host.call_count)
+        self.assertEqual(2, self.sleep.call_count)
+        self.assertEqual('host1: 1 of 2 servers recovered, 1 evacuating\n',
+                         self.stderr.getvalue())
+
+    def test_wait_nothing_accepted(self):
+        self.client.evacuate_host.return_value['servers'] = [
+            _evacuated(VM1, reason='already_evacuated')]
+        self.client.show_host.return_value = _state(
+            (VM1, 'recovered', 'host2', 'active'))
+        servers = json.loads(self._run('host1', '--wait', '-f', 'json'))
+        self.assertEqual(
+            [(VM1, 'skipped', 'recovered', 'host2', 'ACTIVE', 'active')],
+            [_wait_row(server) for server in servers])
+        self.assertEqual({'reason': 'already_evacuated', 'message': None},
+                         servers[0]['Reason'])
+        self.assertEqual('', self.stderr.getvalue())
+
+    def test_errors(self):
+        self.client.evacuate_host.side_effect = exceptions.Conflict(
+            409, 'Host host1 is not reported down.')
+        cmd, parsed_args = self._parse('host1', '--wait')
+        exc = self.assertRaises(exceptions.CommandError, cmd.run,
+                                parsed_args)
+        self.assertEqual('Cannot evacuate host host1: Host host1 is not '
+                         'reported down. (HTTP 409)', str(exc))
+        self.client.show_host.assert_not_called()
+
+        self.client.evacuate_host.side_effect = exceptions.NotFound(404,
+                                                                    None)
+        exc = self.assertRaises(exceptions.CommandError, cmd.run,
+                                parsed_args)
+        self.assertIn('is nova-hoststatus loaded into nova-api?', str(exc))
+
+    def test_progress(self):
+        self.assertEqual(
+            'host1: 3 of 10 servers recovered, 1 failed, 6 evacuating',
+            evacuate.progress('host1', dict(
+                [(i, 'recovered') for i in range(3)] + [(3, 'failed')] +
+                [(i, 'evacuating') for i in range(4, 10)])))
+        self.assertEqual(
+            'h: 0 of 4 servers recovered, 1 evacuating, 1 pending, '
+            '1 deleted, 1 zzz',
+            evacuate.progress('h', {1: 'zzz', 2: 'deleted', 3: 'pending',
+                                    4: 'evacuating'}))
