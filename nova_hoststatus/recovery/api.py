@@ -134,32 +134,16 @@ class API(object):
             if destination is not None:
                 self._check_destination(cctxt, host, destination)
             on_host, moved, evacuations = self._servers(cctxt, host)
-            moved = {row.uuid: row for row in moved}
-            results = []
-            if servers is not None:
-                wanted = set(servers)
-                on_host = [row for row in on_host if row.uuid in wanted]
-                results = [_skip(moved[uuid], SKIP_EVACUATED)
-                           for uuid in servers if uuid in moved]
-                results.extend(self._evacuated_before(
-                    host, wanted - set(moved) -
-                    {row.uuid for row in on_host}, evacuations))
+            results, to_evacuate = self._plan(host, on_host, moved,
+                                              evacuations, servers)
             recovered = [
-                uuid for uuid, row in moved.items()
-                if status.recovery_status(row, host, evacuations.get(uuid)) ==
-                status.RECOVERED]
+                row.uuid for row in moved
+                if status.recovery_status(row, host, evacuations.get(
+                    row.uuid)) == status.RECOVERED]
             if recovered:
                 # Rebuilt elsewhere, their follower gone (nova-api
                 # restarted): nothing left to restore.
                 db.pre_fault_states_delete(cctxt, recovered)
-            to_evacuate = []
-            for row in on_host:
-                if row.vm_state not in status.EVACUABLE_VM_STATES:
-                    results.append(_skip(row, SKIP_NOT_EVACUABLE))
-                elif row.task_state is not None:
-                    results.append(_skip(row, SKIP_TASK))
-                else:
-                    to_evacuate.append(row)
             instances = self._instances(cctxt, to_evacuate)
         # Out of the cell's block: nova's evacuate targets cells itself.
         results.extend(self._evacuate_all(context, cctxt, host, destination,
@@ -170,6 +154,32 @@ class API(object):
                  {'host': host, 'total': len(results),
                   'accepted': sum(1 for r in results if r.reason is None)})
         return results
+
+    @classmethod
+    def _plan(cls, host, on_host, moved, evacuations, servers):
+        """``(skip results, rows to evacuate)`` of the wanted servers.
+
+        :raises: ServersNotOnHost.
+        """
+        results = []
+        if servers is not None:
+            wanted = set(servers)
+            moved = {row.uuid: row for row in moved}
+            on_host = [row for row in on_host if row.uuid in wanted]
+            results = [_skip(moved[uuid], SKIP_EVACUATED)
+                       for uuid in servers if uuid in moved]
+            results.extend(cls._evacuated_before(
+                host, wanted - set(moved) - {row.uuid for row in on_host},
+                evacuations))
+        to_evacuate = []
+        for row in on_host:
+            if row.vm_state not in status.EVACUABLE_VM_STATES:
+                results.append(_skip(row, SKIP_NOT_EVACUABLE))
+            elif row.task_state is not None:
+                results.append(_skip(row, SKIP_TASK))
+            else:
+                to_evacuate.append(row)
+        return results, to_evacuate
 
     @staticmethod
     def _evacuated_before(host, uuids, evacuations):
