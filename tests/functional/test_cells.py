@@ -113,6 +113,22 @@ class MultiCellTest(test_robustness.RobustnessTestBase):
         message = self.assertFault(response, 503)
         self.assertIn('cell2', message)
 
+    def test_recovery_while_the_host_cell_is_down(self):
+        self._report_host_down('host2')
+        before = self._snapshot()
+        with nova_fixtures.DownCellFixture([self.cell_mappings['cell2']]):
+            evacuate = self._raw('POST', '/os-hosts/host2/evacuate',
+                                 {'evacuate': {}})
+            show = self._show('host2')
+            self._assert_cell2_untouched(before)
+
+        self._assert_cell_unavailable(evacuate)
+        self._assert_cell_unavailable(show)
+        # Once the cell is back, the server is as the report left it.
+        server = self.admin_api.get_server(self.in_cell2)
+        self.assertEqual(('SHUTOFF', 'host2'),
+                         (server['status'], server['OS-EXT-SRV-ATTR:host']))
+
     def test_report_while_the_host_cell_is_down(self):
         before = self._snapshot()
         with nova_fixtures.DownCellFixture([self.cell_mappings['cell2']]):
