@@ -63,8 +63,8 @@ def _select_with_pre_fault(outer):
     """Instance rows with their pre-fault record; all rows if ``outer``."""
     instance = models.Instance
     sysmeta = models.InstanceSystemMetadata
-    query = sa.select(instance.uuid, instance.project_id, instance.host,
-                      instance.vm_state, instance.task_state,
+    query = sa.select(instance.uuid, instance.project_id, instance.user_id,
+                      instance.host, instance.vm_state, instance.task_state,
                       instance.power_state, sysmeta.value.label('pre_fault'))
     return query.join(sysmeta,
                       sa.and_(sysmeta.instance_uuid == instance.uuid,

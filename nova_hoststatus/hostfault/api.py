@@ -51,6 +51,7 @@ from nova_hoststatus import db
 from nova_hoststatus import exception
 from nova_hoststatus.notifications import host_fault as \
     host_fault_notifications
+from nova_hoststatus.notifications import host_status
 from nova_hoststatus.recovery import prefault
 
 CONF = nova_hoststatus.conf.CONF
@@ -316,17 +317,21 @@ class API(object):
                          reason=None):
         """Tell the rest of nova about a committed host update.
 
-        Its notifications (nova's service.update and instance.update, and
-        host_fault.report or host_fault.clear) are queued now that the
+        Its notifications (nova's service.update and instance.update,
+        host_fault.report or host_fault.clear, and host_status.update when
+        the servers' host_status changed) are queued now that the
         change is committed and sent after the response, in order: see
         nova_hoststatus.notifications.host_fault.
         """
+        previous_host_status = host_status.of(service, self.servicegroup_api)
         if changes:
             service.update(changes)
             service.obj_reset_changes()
         host_fault_notifications.host_updated(
             context, service, changes, changed, reason,
-            target_instance_state() if changed is not None else None)
+            target_instance_state() if changed is not None else None,
+            (previous_host_status,
+             host_status.of(service, self.servicegroup_api)))
         if 'disabled' in changes:
             # Sync the COMPUTE_STATUS_DISABLED trait as stock enable/disable
             # does; it is skipped when the compute service is down.

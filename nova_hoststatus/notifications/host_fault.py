@@ -19,7 +19,9 @@ In this order, for one update:
 2. ``host_fault.report`` when a host down report changed something (the
    service or an instance), ``host_fault.clear`` when a clear unset
    forced_down;
-3. Nova's own ``instance.update`` for each instance the report changed, in
+3. ``host_status.update`` for each server on the host when its
+   host_status changed (:mod:`nova_hoststatus.notifications.host_status`);
+4. Nova's own ``instance.update`` for each instance the report changed, in
    the order of the report's response, built by
    ``nova.notifications.send_update`` as ``Instance.save()`` builds it:
    versioned and, as ``[notifications] notification_format`` asks, legacy
@@ -44,6 +46,7 @@ from nova.objects import fields
 
 import nova_hoststatus.conf
 from nova_hoststatus.notifications import emitter
+from nova_hoststatus.notifications import host_status
 from nova_hoststatus.objects import host_fault as host_fault_obj
 from nova_hoststatus.objects import notification as host_fault_notification
 
@@ -60,7 +63,7 @@ INSTANCE_UPDATE_ATTRS = ['metadata', 'system_metadata', 'info_cache',
 
 
 def host_updated(context, service, changes, changed=None, reason=None,
-                 target=None):
+                 target=None, host_statuses=None):
     """Queue the notifications of a committed host update.
 
     Only plain values are captured here: the notification objects are
@@ -75,6 +78,8 @@ def host_updated(context, service, changes, changed=None, reason=None,
     :param reason: the reason the caller gave, if any.
     :param target: the instance state a report sets
         (``hostfault.api.target_instance_state()``).
+    :param host_statuses: the host's host_status before and after the
+        update.
     """
     fault = _host_fault_action(changes, changed)
     if not changes and fault is None:
@@ -82,7 +87,7 @@ def host_updated(context, service, changes, changed=None, reason=None,
     # A copy: the caller goes on using its service object.
     emitter.EMITTER.submit(
         send, context, service.obj_clone(), changes, fault, reason,
-        timeutils.utcnow(), list(changed or ()), target)
+        timeutils.utcnow(), list(changed or ()), target, host_statuses)
 
 
 def _host_fault_action(changes, changed):
@@ -111,11 +116,12 @@ def _host_fault(context, host, action, reason, changed_at, changed, target):
 
 
 def send(context, service, changes, fault, reason, changed_at, changed,
-         target):
+         target, host_statuses=None):
     """Send the notifications of one host update, in order.
 
     Runs on the emitter's worker. A step that fails is logged and the
-    next one still runs.
+    next one still runs. host_status.update goes before instance.update:
+    it is what tells every owner of the host's servers, changed or not.
     """
     if changes:
         # Nova's own service.update, which Service.save() would have sent
@@ -125,6 +131,9 @@ def send(context, service, changes, fault, reason, changed_at, changed,
         _logged(send_host_fault, context,
                 _host_fault(context, service.host, fault, reason,
                             changed_at, changed, target))
+    if host_statuses and host_statuses[0] != host_statuses[1]:
+        _logged(host_status.send, context, service.host, *host_statuses,
+                reason, changed_at)
     if changed:
         _logged(send_instance_updates, context, changed, target)
 

@@ -106,7 +106,7 @@ class HostRecoveryResultField(fields.BaseEnumField):
     AUTO_TYPE = HostRecoveryResult()
 
 
-class _PayloadOfValues(notification.NotificationPayloadBase):
+class PayloadOfValues(notification.NotificationPayloadBase):
     """A payload built from its field values (it has no SCHEMA)."""
 
     def __init__(self, **values):
@@ -116,7 +116,7 @@ class _PayloadOfValues(notification.NotificationPayloadBase):
 
 
 @base.NovaObjectRegistry.register_notification
-class HostRecoveryServerPayload(_PayloadOfValues):
+class HostRecoveryServerPayload(PayloadOfValues):
     """One server of a host evacuation, as it ended."""
 
     # Version 1.0: Initial version
@@ -134,7 +134,7 @@ class HostRecoveryServerPayload(_PayloadOfValues):
 
 
 @base.NovaObjectRegistry.register_notification
-class HostRecoveryPayload(_PayloadOfValues):
+class HostRecoveryPayload(PayloadOfValues):
     """A host evacuation that ended, with each server's result."""
 
     # Version 1.0: Initial version

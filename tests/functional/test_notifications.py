@@ -40,6 +40,7 @@ from nova.tests.unit.api.openstack.compute import test_services
 from nova_hoststatus.notifications import consumer
 from nova_hoststatus.notifications import emitter
 from nova_hoststatus.notifications import host_fault
+from nova_hoststatus.objects import host_status as host_status_obj
 from nova_hoststatus.objects import notification as notification_obj
 from tests.functional import base
 
@@ -156,6 +157,7 @@ class HostFaultNotificationTest(NotificationTestBase):
             'instance.update', n_events=3)
         self._wait_until_sent()
         self.assertEqual(['service.update', 'host_fault.report'] +
+                         ['host_status.update'] * 4 +
                          ['instance.update'] * 3, self._event_types())
 
         # Nova's own instance.update, one per changed server, in order.
@@ -220,8 +222,8 @@ class HostFaultNotificationTest(NotificationTestBase):
         self.assertFalse(host['host_down_reported'])
         self.notifier.wait_for_versioned_notifications('host_fault.clear')
         self._wait_until_sent()
-        self.assertEqual(['service.update', 'host_fault.clear'],
-                         self._event_types())
+        self.assertEqual(['service.update', 'host_fault.clear'] +
+                         ['host_status.update'] * 4, self._event_types())
         fault = _data(self._versioned('host_fault.clear')[0])
         self.assertEqual(
             {'host': 'host1', 'host_down_reported': False,
@@ -232,7 +234,9 @@ class HostFaultNotificationTest(NotificationTestBase):
                 'target_power_state', 'instance_uuids')})
         self.assertFalse(_data(self._versioned('service.update')[0])[
             'forced_down'])
-        self.assertEqual([], self.notifier.notifications)
+        self.assertEqual(
+            ['compute.instance.host_status.update'] * 4,
+            [n.event_type for n in self.notifier.notifications])
 
     def test_repeated_report_notifies_nothing(self):
         self._report()
@@ -245,11 +249,12 @@ class HostFaultNotificationTest(NotificationTestBase):
         self.assertEqual([], self._versioned())
         self.assertEqual([], self.notifier.notifications)
 
-    def test_maintenance_sends_service_update_only(self):
+    def test_maintenance_sends_service_and_host_status_updates(self):
         self._put_host('host1', {'maintenance_mode': 'enable'})
         self.notifier.wait_for_versioned_notifications('service.update')
         self._wait_until_sent()
-        self.assertEqual(['service.update'], self._event_types())
+        self.assertEqual(['service.update'] + ['host_status.update'] * 4,
+                         self._event_types())
 
     def test_failed_transaction_notifies_nothing(self):
         # The last statement of the report's transaction fails: the service
@@ -309,8 +314,9 @@ class HostFaultNotificationTest(NotificationTestBase):
         held.pop()()
         self.assertEqual(
             ['service.update', 'host_fault.report'] +
-            ['instance.update'] * 3 +
-            ['service.update', 'host_fault.clear'], self._event_types())
+            ['host_status.update'] * 4 + ['instance.update'] * 3 +
+            ['service.update', 'host_fault.clear'] +
+            ['host_status.update'] * 4, self._event_types())
 
     def test_instance_deleted_before_sending(self):
         held = self._hold_notifications()
@@ -334,8 +340,8 @@ class HostFaultNotificationTest(NotificationTestBase):
 
         self.notifier.wait_for_versioned_notifications('host_fault.report')
         self._wait_until_sent()
-        self.assertEqual(['service.update', 'host_fault.report'],
-                         self._event_types())
+        self.assertEqual(['service.update', 'host_fault.report'] +
+                         ['host_status.update'] * 4, self._event_types())
 
     def test_unversioned_only(self):
         self.flags(notification_format='unversioned', group='notifications')
@@ -344,7 +350,10 @@ class HostFaultNotificationTest(NotificationTestBase):
 
         self._wait_until_sent()
         self.assertEqual([], self._versioned())
-        self.assertEqual(3, len(self.notifier.notifications))
+        self.assertEqual(
+            ['compute.instance.host_status.update'] * 4 +
+            ['compute.instance.update'] * 3,
+            [n.event_type for n in self.notifier.notifications])
 
 
 class EmissionStatementCountTest(NotificationTestBase):
@@ -427,6 +436,12 @@ class HostFaultNotificationSampleTest(SampleVerifying, NotificationTestBase):
         self._verify_notification(
             'host_fault-report',
             actual=self._versioned('host_fault.report')[0])
+        # Years from the fixed time, the host's last heartbeat reads stale:
+        # UNKNOWN before the report here, UP in a running cloud.
+        self._verify_notification(
+            'host_status-update',
+            actual=self._versioned('host_status.update')[0],
+            replacements={'previous_host_status': self.ANY})
 
         self._put_host('host1', {'host_down_reported': False})
         self.notifier.wait_for_versioned_notifications('host_fault.clear')
@@ -441,8 +456,12 @@ class HostFaultNotificationSampleTest(SampleVerifying, NotificationTestBase):
         self.assertEqual(
             ['host_fault-recover.json'],
             notification_obj.HostRecoveryNotification.samples)
+        self.assertEqual(
+            ['host_status-update.json'],
+            host_status_obj.HostStatusNotification.samples)
         for sample in (notification_obj.HostFaultNotification.samples +
-                       notification_obj.HostRecoveryNotification.samples):
+                       notification_obj.HostRecoveryNotification.samples +
+                       host_status_obj.HostStatusNotification.samples):
             self.assertTrue(os.path.exists(os.path.join(SAMPLES, sample)))
 
 

@@ -125,7 +125,7 @@ class HostUpdatedTest(test.NoDBTestCase):
     def _queued(self):
         self.assertEqual(1, self.submit.call_count)
         (func, context, service, changes, action, reason, changed_at,
-         changed, target) = self.submit.call_args.args
+         changed, target, _host_statuses) = self.submit.call_args.args
         self.assertIs(host_fault.send, func)
         self.assertIs(self.context, context)
         # The worker builds the HostFault from what was queued.

@@ -22,6 +22,7 @@ from nova import test
 from nova.tests.unit.notifications.objects import test_notification
 
 from nova_hoststatus.objects import host_fault
+from nova_hoststatus.objects import host_status
 from nova_hoststatus.objects import notification
 
 # A field, a field's type or a payload's SCHEMA changed: bump the object's
@@ -34,13 +35,16 @@ object_data = {
     'HostRecoveryNotification': '1.0-a73147b93b520ff0061865849d3dfa56',
     'HostRecoveryPayload': '1.0-264e95f1b37d34b06821b2c9691baabc',
     'HostRecoveryServerPayload': '1.0-3beee7d5f4bbc400f7265a140f9cad4f',
+    'HostStatusNotification': '1.0-a73147b93b520ff0061865849d3dfa56',
+    'HostStatusPayload': '1.0-33a73242bb3a3d391213d4aef41d51d0',
 }
 
 CLASSES = (host_fault.HostFault, notification.HostFaultEventType,
            notification.HostFaultPayload, notification.HostFaultNotification,
            notification.HostRecoveryNotification,
            notification.HostRecoveryPayload,
-           notification.HostRecoveryServerPayload)
+           notification.HostRecoveryServerPayload,
+           host_status.HostStatusNotification, host_status.HostStatusPayload)
 
 
 def _host_fault(**updates):
