@@ -16,7 +16,9 @@ Deployers point ``[app:osapi_compute_app_v21]`` of api-paste.ini at
 ``nova_hoststatus.api.router:APIRouterV21.factory``. Controllers registered
 in the ``nova_hoststatus.api.extensions`` entry-point namespace are routed
 first; every request they do not claim goes to stock Nova's router untouched,
-so it gets stock's answer byte for byte.
+so it gets stock's answer byte for byte. An extension may also observe stock
+requests: it looks at each before and after stock answers it, and never
+changes the answer.
 """
 
 from oslo_log import log as logging
@@ -31,6 +33,9 @@ LOG = logging.getLogger(__name__)
 
 EXTENSION_NAMESPACE = 'nova_hoststatus.api.extensions'
 
+# The action of a route whose "controller" observes stock's requests.
+OBSERVE = 'observe'
+
 
 def _raise_load_failure(manager, entrypoint, exc):
     raise exc
@@ -43,7 +48,8 @@ def load_extension_routes():
     ``(path, {method: [controller_factory, action]})``. A route that shares
     its path and method with a stock route adds a third item,
     ``claims(request) -> bool``: the requests it returns False for are
-    stock's.
+    stock's. A route whose action is :data:`OBSERVE` leaves every request
+    to stock; its factory makes a :class:`StockObserver`.
     """
     manager = stevedore.ExtensionManager(
         EXTENSION_NAMESPACE,
@@ -53,6 +59,46 @@ def load_extension_routes():
         LOG.info('Loaded API extension %s', extension.name)
         routes.extend(extension.plugin)
     return tuple(routes)
+
+
+class StockObserver(object):
+    """Sees stock requests of a route; never changes their answer."""
+
+    def before(self, req):
+        """Called before stock handles ``req``; returns what after gets."""
+        raise NotImplementedError()
+
+    def after(self, req, response, before):
+        """Called once stock answered ``req`` with ``response``."""
+        raise NotImplementedError()
+
+
+class _Observed(object):
+    """Stock's answer, with a StockObserver looking on.
+
+    What the observer does is never the client's business: a failure of it
+    is logged, and the answer is stock's all the same.
+    """
+
+    def __init__(self, observer, stock_app):
+        self.observer = observer
+        self.stock_app = stock_app
+
+    @webob.dec.wsgify(RequestClass=nova_wsgi.Request)
+    def __call__(self, req):
+        try:
+            before = self.observer.before(req)
+        except Exception:
+            LOG.exception('%s failed before %s %s', self.observer,
+                          req.method, req.path)
+            return self.stock_app
+        response = req.get_response(self.stock_app)
+        try:
+            self.observer.after(req, response, before)
+        except Exception:
+            LOG.exception('%s failed after %s %s', self.observer,
+                          req.method, req.path)
+        return response
 
 
 class APIRouterV21(nova_wsgi.Router):
@@ -67,6 +113,7 @@ class APIRouterV21(nova_wsgi.Router):
     def __init__(self, extension_routes=None):
         if extension_routes is None:
             extension_routes = load_extension_routes()
+        self.stock_router = nova_routes.APIRouterV21()
         mapper = nova_openstack.ProjectMapper()
         # (controller, action) -> claims, for routes shared with stock.
         self.claims = {}
@@ -74,11 +121,12 @@ class APIRouterV21(nova_wsgi.Router):
             for method, (controller_factory, action, *claims) in \
                     methods.items():
                 controller = controller_factory()
+                if action == OBSERVE:
+                    controller = _Observed(controller, self.stock_router)
                 mapper.create_route(path, method, controller, action)
                 if claims:
                     self.claims[controller, action] = claims[0]
         super().__init__(mapper)
-        self.stock_router = nova_routes.APIRouterV21()
 
     @webob.dec.wsgify(RequestClass=nova_wsgi.Request)
     def _dispatch(self, req):
