@@ -77,6 +77,30 @@ pre-fault records and sends ``host_fault.recover``. A server still being
 rebuilt after this long is reported ``timed_out``.
 """),
     cfg.FloatOpt(
+        'watch_interval',
+        default=5.0,
+        min=0.1,
+        help="""
+Seconds between two checks of the compute services by the watcher.
+
+``nova-hoststatus-watcher`` tells the owners of a host's servers when its
+compute service stops heartbeating (host_status UNKNOWN) or heartbeats again
+(UP); they learn of it within ``[DEFAULT] service_down_time`` plus this.
+"""),
+    cfg.StrOpt(
+        'coordination_url',
+        secret=True,
+        help="""
+A tooz backend URL shared by the ``nova-hoststatus-watcher`` processes.
+
+With it, several watchers may run (on several machines, for availability):
+they share a lock, and only its holder tells owners. Any tooz backend with
+locks will do, e.g. ``mysql://nova:secret@controller/nova_api`` (the API
+database's server) or ``etcd3+http://controller:2379``; ``file://`` only
+serves watchers on one machine. Without it, run one watcher per deployment:
+two would tell owners twice.
+"""),
+    cfg.FloatOpt(
         'recovery_poll_interval',
         default=0.5,
         min=0.01,

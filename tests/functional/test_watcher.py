@@ -1,0 +1,161 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""nova-hoststatus-watcher: UNKNOWN and back UP, told once, on real services.
+
+A compute whose heartbeat goes stale is stopped first, so that only the test
+moves its last heartbeat.
+"""
+
+import datetime
+import time
+
+import fixtures
+from oslo_utils import timeutils
+
+from nova import context as nova_context
+
+from nova_hoststatus import db
+from nova_hoststatus.watcher import cmd
+from nova_hoststatus.watcher import watcher
+from tests.functional import base
+from tests.functional import test_host_status
+
+UP, DOWN = test_host_status.UP, test_host_status.DOWN
+UNKNOWN = test_host_status.UNKNOWN
+MAINTENANCE = test_host_status.MAINTENANCE
+
+
+def _last_heartbeat(test, service_id, seconds_ago):
+    last_seen_up = timeutils.utcnow() - datetime.timedelta(
+        seconds=seconds_ago)
+    with base.cell_context(test) as cctxt:
+        db.service_update(cctxt, service_id, {'last_seen_up': last_seen_up})
+
+
+# Seconds ago, a last heartbeat that makes a service down.
+STALE = watcher.CONF.service_down_time + 1
+
+
+class WatcherTest(test_host_status.HostStatusUpdateTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.computes['host1'].stop()
+        self.service_id = self.computes['host1'].service_ref.id
+        self.context = nova_context.get_admin_context()
+
+    def _heartbeat(self, seconds_ago):
+        _last_heartbeat(self, self.service_id, seconds_ago)
+
+    def _stale(self):
+        self._heartbeat(STALE)
+
+    def _watcher(self):
+        started = watcher.HostStatusWatcher()
+        started.start()
+        self.addCleanup(started.stop)
+        return started
+
+    def test_first_check_takes_note(self):
+        self._stale()
+
+        self.assertEqual([], self._watcher().check(self.context))
+        self.assertIsNone(self._told())
+
+    def test_unknown_and_back(self):
+        watching = self._watcher()
+        self.assertEqual([], watching.check(self.context))
+
+        self._stale()
+        self.assertEqual([('host1', UP, UNKNOWN)],
+                         watching.check(self.context))
+        self.assertEqual((UP, UNKNOWN, None), self._told())
+        # Still stale: nothing new.
+        self.assertEqual([], watching.check(self.context))
+
+        self._heartbeat(0)
+        self.assertEqual([('host1', UNKNOWN, UP)],
+                         watching.check(self.context))
+        self.assertEqual((UNKNOWN, UP, None), self._told())
+
+    def test_down_or_maintenance_do_not_depend_on_heartbeats(self):
+        watching = self._watcher()
+        watching.check(self.context)
+        self._put_host('host1', {'host_down_reported': True})
+        self._told()
+
+        self._stale()
+        self.assertEqual([], watching.check(self.context))
+        # Cleared with no heartbeat: nova-api tells of UNKNOWN.
+        self._put_host('host1', {'host_down_reported': False})
+        self.assertEqual((DOWN, UNKNOWN, None), self._told())
+        self.assertEqual([], watching.check(self.context))
+        # The compute is back: the watcher tells.
+        self._heartbeat(0)
+        watching.check(self.context)
+        self.assertEqual((UNKNOWN, UP, None), self._told())
+
+        # (A stopped compute reading up would hang the trait sync that
+        # disabling calls.)
+        self._stale()
+        watching.check(self.context)
+        self._told()
+        self._put_host('host1', {'maintenance_mode': 'enable'})
+        self.assertEqual((UNKNOWN, MAINTENANCE, None), self._told())
+        self._heartbeat(0)
+        self.assertEqual([], watching.check(self.context))
+        self.assertIsNone(self._told())
+
+    def test_two_watchers_tell_once(self):
+        self.flags(coordination_url='file://%s' % self.useFixture(
+            fixtures.TempDir()).path, group='hoststatus')
+        first, second = self._watcher(), self._watcher()
+        first.check(self.context)
+        second.check(self.context)
+
+        self._stale()
+        self.assertEqual(first.check(self.context),
+                         second.check(self.context))
+        # _told() asserts each server was told exactly once.
+        self.assertEqual((UP, UNKNOWN, None), self._told())
+
+        # The one that told stops; the other tells from its next check.
+        first.stop()
+        self._heartbeat(0)
+        second.check(self.context)
+        self.assertEqual((UNKNOWN, UP, None), self._told())
+
+
+class WatcherServiceTest(test_host_status.HostStatusUpdateTestBase):
+    """The console script's service checks on its timer."""
+
+    def test_checks_every_interval(self):
+        self.flags(watch_interval=0.1, group='hoststatus')
+        service = cmd.WatcherService()
+        service.start()
+        self.addCleanup(service.stop)
+        self.computes['host1'].stop()
+        self._wait_for(lambda: service.watcher._heartbeating)
+
+        _last_heartbeat(self, self.computes['host1'].service_ref.id, STALE)
+        self._wait_for(lambda: any(
+            n['event_type'] == 'host_status.update'
+            for n in self.notifier.versioned_notifications))
+        self.assertEqual((UP, UNKNOWN, None), self._told())
+
+    def _wait_for(self, condition):
+        for _ in range(200):
+            if condition():
+                return
+            time.sleep(0.05)
+        self.fail('not within 10 seconds')
