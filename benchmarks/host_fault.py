@@ -18,6 +18,7 @@ Runs on the embedded cloud (stock Nova 34 in process, with this package):
   compute service down and reset the state of each server, one thread per
   server, in parallel;
 * the SQL statements of a report and where its time goes;
+* from the report sent until every owner got its instance.update;
 * GET /servers/detail with host_status through this package's router vs
   stock Nova's, and stock's vs stock's again for the noise floor.
 
@@ -51,6 +52,7 @@ from nova.api import wsgi as nova_wsgi
 from nova_hoststatus.api import router as router_module
 from nova_hoststatus import db
 from nova_hoststatus.hostfault import api as hostfault_api
+from nova_hoststatus.notifications import emitter
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'results')
 
@@ -122,7 +124,8 @@ class HostFaultBenchmark(cloud.EmbeddedNova):
     # Many short rounds rather than a few long ones: the ratio is taken
     # per round, and the router's cost does not grow with the servers.
     detail_servers = 300
-    notified_servers = 100
+    # Each size this many times, one size after the other in each round.
+    notified_rounds = 3
     # Six times each order of the three apps.
     detail_rounds = 36
     parts = ('reports', 'detail')
@@ -219,15 +222,13 @@ class HostFaultBenchmark(cloud.EmbeddedNova):
         phases['API and the rest'] = _ms(total) - sum(phases.values())
         return len(statements), phases
 
-    def _notified(self, size):
+    def _notified(self, uuids):
         """Detected (the report is sent) until every owner is notified.
 
         Notifications reach nova's in-process notifier fixture, which
         serializes each one as the oslo.messaging driver would.
         """
-        self.flags(notify_on_state_change='vm_and_task_state',
-                   group='notifications')
-        uuids = self._create_servers_in_db('host1', size, name='notified')
+        size = len(uuids)
         self.notifier.reset()
         start = time.perf_counter()
         self._report_host_down('host1')
@@ -238,18 +239,51 @@ class HostFaultBenchmark(cloud.EmbeddedNova):
         assert {n['payload']['nova_object.data']['uuid']
                 for n in updates} == set(uuids)
         self._restore(uuids)
-        self._park(uuids)
-        return {'n': size, 'api_ms': _ms(api_done - start),
-                'all_notified_ms': _ms(notified - start)}
+        # The clear's notifications are not part of the next measure.
+        self.assertTrue(emitter.EMITTER.join(timeout=60))
+        return _ms(api_done - start), _ms(notified - start)
 
-    def _park(self, uuids):
+    def _notified_sizes(self):
+        """Report to every owner notified, per size, rounds interleaved.
+
+        Each round measures every size once, so drift (other processes on
+        the machine) hits all sizes alike.
+        """
+        self.flags(notify_on_state_change='vm_and_task_state',
+                   group='notifications')
+        servers = {}
+        for size in self.sizes:
+            servers[size] = self._create_servers_in_db(
+                'host1', size, name='notified%d' % size)
+            self._park(servers[size])
+        times = {size: ([], []) for size in self.sizes}
+        for _round in range(self.notified_rounds):
+            for size in self.sizes:
+                uuids = servers[size]
+                self._unpark(uuids)
+                api_ms, notified_ms = self._notified(uuids)
+                self._park(uuids)
+                times[size][0].append(api_ms)
+                times[size][1].append(notified_ms)
+        return [{'n': size, 'rounds': self.notified_rounds,
+                 'api_ms': statistics.median(api),
+                 'all_notified_ms': statistics.median(notified),
+                 'all_notified_ms_all': notified,
+                 'per_server_ms': statistics.median(notified) / size}
+                for size, (api, notified) in times.items()]
+
+    def _park(self, uuids, host='parked'):
         """Move servers off host1: the next measure starts alone on it."""
         with cloud.nova_context.target_cell(
                 cloud.nova_context.get_admin_context(),
                 self.cell_mappings['cell1']) as cctxt:
             db.instances_compare_and_set(
                 cctxt, [(u, 'active', None) for u in uuids],
-                {'host': 'parked'})
+                {'host': host})
+
+    def _unpark(self, uuids):
+        """Back on host1, ACTIVE, for the next measure."""
+        self._park(uuids, host='host1')
 
     def _profile(self, size):
         """Where the time of one report with ``size`` servers goes."""
@@ -356,7 +390,7 @@ class HostFaultBenchmark(cloud.EmbeddedNova):
                 'ratio': doctor_state / ours_state,
                 'statements': statements, 'phases_ms': phases})
             self._park(uuids)
-        results['notified'] = self._notified(self.notified_servers)
+        results['notified'] = self._notified_sizes()
         if self.profile:
             results['profile'] = self._profile(self.sizes[-1])
 
@@ -395,12 +429,15 @@ def _print_reports(results):
     print('\nWhere a report spends its time (ms)')
     print(phases)
 
-    notified = results['notified']
     table = prettytable.PrettyTable(['N', 'report API ms',
-                                     'every owner notified ms'])
-    table.add_row([notified['n'], '%.1f' % notified['api_ms'],
-                   '%.1f' % notified['all_notified_ms']])
-    print('\nDetected (report sent) to every instance.update delivered')
+                                     'every owner notified ms',
+                                     'ms per server'])
+    for row in results['notified']:
+        table.add_row([row['n'], '%.1f' % row['api_ms'],
+                       '%.1f' % row['all_notified_ms'],
+                       '%.2f' % row['per_server_ms']])
+    print('\nDetected (report sent) to every instance.update delivered, '
+          'median of %d' % results['notified'][0]['rounds'])
     print(table)
 
 
@@ -445,6 +482,10 @@ def main():
     parser.add_argument('--detail-rounds', type=int, default=None,
                         help='rounds of GET /servers/detail, each app once '
                              'a round (%d)' % HostFaultBenchmark.detail_rounds)
+    parser.add_argument('--notified-rounds', type=int, default=None,
+                        help='reports per size timed until every owner is '
+                             'notified (%d)'
+                             % HostFaultBenchmark.notified_rounds)
     parser.add_argument('--profile', action='store_true',
                         help='profile a report at the largest size '
                              '(needs pyinstrument)')
@@ -458,6 +499,8 @@ def main():
         HostFaultBenchmark.detail_servers = args.detail_servers
     if args.detail_rounds:
         HostFaultBenchmark.detail_rounds = args.detail_rounds
+    if args.notified_rounds:
+        HostFaultBenchmark.notified_rounds = args.notified_rounds
     if args.only:
         HostFaultBenchmark.parts = (args.only,)
     HostFaultBenchmark.profile = args.profile
