@@ -26,10 +26,12 @@ import fixtures
 from oslo_db import exception as db_exc
 import oslo_messaging
 from oslo_serialization import jsonutils
+from oslo_utils import fixture as utils_fixture
 
 from nova.compute import power_state
 import nova.conf
 from nova import context as nova_context
+from nova import notifications
 from nova import objects
 from nova import rpc
 from nova import thread_pool_factory
@@ -581,3 +583,83 @@ class ConsumerTest(NotificationTestBase):
         summary = self.endpoint.summary()
         self.assertIn('project %s: 1 servers down' % base.OTHER_PROJECT_ID,
                       summary)
+
+
+class InstanceUpdatePayloadTest(NotificationTestBase):
+    """instance.update as Nova's send_update builds it, to the byte.
+
+    The instances are loaded in bulk and share their flavors; the reference
+    is Nova's send_update on each instance loaded the way Nova loads one,
+    everything lazy-loaded, with the same context and time.
+    """
+
+    HOSTS = ('host1',)
+
+    def setUp(self):
+        super().setUp()
+        self.flags(notification_format='both', group='notifications')
+        # Booted: a BDM, an info cache, a flavor from the API.
+        self._boot('host1', 'booted')
+        self.notifier.wait_for_versioned_notifications('instance.create.end')
+        # Two flavors, the first shared, metadata and tags.
+        flavors = [objects.Flavor.get_by_flavor_id(
+            nova_context.get_admin_context(), flavor_id)
+            for flavor_id in ('1', '1', '2')]
+        with base.cell_context(self) as cctxt:
+            for i, flavor in enumerate(flavors):
+                instance = objects.Instance(
+                    context=cctxt, host='host1',
+                    project_id=self.api_fixture.project_id,
+                    user_id='fake', vm_state='active', task_state=None,
+                    power_state=power_state.RUNNING,
+                    display_name='db-%d' % i, flavor=flavor,
+                    instance_type_id=flavor.id,
+                    system_metadata={'image_os_distro': 'fedora'},
+                    metadata={'role': 'db-%d' % i})
+                instance.create()
+                objects.TagList.create(cctxt, instance.uuid, ['t%d' % i])
+        self.sent = []
+        send = host_fault.send_instance_updates
+
+        def spy(context, changed, target):
+            self.sent.append((context, changed))
+            return send(context, changed, target)
+
+        self.stub_out('nova_hoststatus.notifications.host_fault.'
+                      'send_instance_updates', spy)
+        self.notifier.reset()
+        # audit_period_ending is now.
+        self.useFixture(utils_fixture.TimeFixture())
+
+    def _instance_updates(self):
+        versioned = [jsonutils.dumps(n, sort_keys=True)
+                     for n in self._versioned('instance.update')]
+        legacy = [jsonutils.dumps(
+            [n.publisher_id, n.priority, n.payload, n.context.to_dict()],
+            sort_keys=True) for n in self.notifier.notifications
+            if n.event_type == 'compute.instance.update']
+        return versioned, legacy
+
+    def _assert_as_nova_sends(self):
+        self._report_host_down('host1')
+        self._wait_until_sent()
+        sent = self._instance_updates()
+        self.assertEqual(4, len(sent[0]))
+        self.assertEqual(4, len(sent[1]))
+
+        self.notifier.reset()
+        (context, changed), = self.sent
+        for change in changed:
+            instance = objects.Instance.get_by_uuid(context, change.uuid)
+            old = {'vm_state': change.old_vm_state,
+                   'task_state': change.old_task_state,
+                   'display_name': instance.display_name}
+            notifications.send_update(context, old, instance, service='api')
+        self.assertEqual(self._instance_updates(), sent)
+
+    def test_as_nova_sends(self):
+        self._assert_as_nova_sends()
+
+    def test_as_nova_sends_with_bdms(self):
+        self.flags(bdms_in_notifications=True, group='notifications')
+        self._assert_as_nova_sends()
