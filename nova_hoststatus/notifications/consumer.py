@@ -18,9 +18,11 @@ It listens to Nova's versioned notifications::
         --transport-url rabbit://nova:secret@controller:5672/
 
 and prints a line for each ``host_fault.report`` and ``host_fault.clear``,
-and for each ``instance.update`` that shows a server going down (power
-state ``shutdown``) or coming back (``running``). On exit (Ctrl-C) it
-prints the servers still down, per project.
+for each ``host_status.update`` (a server's host turned DOWN, MAINTENANCE,
+UNKNOWN or back UP; told in the name of the server's project), and for each
+``instance.update`` that shows a server going down (power state
+``shutdown``) or coming back (``running``). On exit (Ctrl-C) it prints,
+per project, the servers still down and those whose host is not UP.
 
 It consumes from its own listener pool (``--pool``), so it gets a copy of
 each notification and takes none from other consumers such as Ceilometer.
@@ -54,7 +56,8 @@ class HostFaultEndpoint(object):
     """
 
     filter_rule = oslo_messaging.NotificationFilter(
-        event_type=r'^(instance\.update|host_fault\.(report|clear))$')
+        event_type=r'^(instance\.update|host_status\.update|'
+                   r'host_fault\.(report|clear))$')
 
     def __init__(self, out=sys.stdout, on_notification=None):
         self.out = out
@@ -64,12 +67,16 @@ class HostFaultEndpoint(object):
         self.down = collections.defaultdict(dict)
         # {server uuid: Fault} of the host fault reports received.
         self._faults = {}
+        # {project_id: {server uuid: (host, host_status)}}, UP left out.
+        self.host_status = collections.defaultdict(dict)
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
         data = payload['nova_object.data']
         with self._lock:
             if event_type == 'instance.update':
                 self._instance_update(data, metadata)
+            elif event_type == 'host_status.update':
+                self._host_status(ctxt, data)
             else:
                 self._host_fault(event_type, data)
         if self.on_notification:
@@ -95,6 +102,24 @@ class HostFaultEndpoint(object):
             self._print('host %s: down report cleared at %s%s' % (
                 data['host'], data['changed_at'], _reason(data['reason'])))
 
+    def _host_status(self, ctxt, data):
+        # The notification is in the owner's name: its context's project
+        # is the server's.
+        project = ctxt.get('project_id') or data['project_id']
+        servers = self.host_status[project]
+        if data['host_status'] == 'UP':
+            servers.pop(data['instance_uuid'], None)
+            if not servers:
+                del self.host_status[project]
+        else:
+            servers[data['instance_uuid']] = (data['host'],
+                                              data['host_status'])
+        self._print('project %s: server %s: host %s is %s (was %s) since '
+                    '%s%s' % (project, data['instance_uuid'], data['host'],
+                              data['host_status'],
+                              data['previous_host_status'],
+                              data['changed_at'], _reason(data['reason'])))
+
     def _instance_update(self, data, metadata):
         project, uuid = data['tenant_id'], data['uuid']
         servers = self.down[project]
@@ -113,14 +138,18 @@ class HostFaultEndpoint(object):
                 project, server.name, uuid))
 
     def summary(self):
-        """The servers still down, per project, one line each."""
+        """Per project: servers still down, servers whose host is not UP."""
         with self._lock:
             lines = []
-            for project in sorted(self.down):
-                servers = self.down[project].values()
+            for project in sorted(set(self.down) | set(self.host_status)):
+                servers = self.down.get(project, {}).values()
                 lines.append('project %s: %d servers down' % (
                     project, len(servers)))
                 lines.extend('  ' + _describe(server) for server in servers)
+                for uuid, (host, status) in sorted(
+                        self.host_status.get(project, {}).items()):
+                    lines.append('  server %s: host %s is %s' % (
+                        uuid, host, status))
             return lines
 
 

@@ -531,6 +531,18 @@ class ConsumerTest(NotificationTestBase):
         self.out = io.StringIO()
         self.endpoint = consumer.HostFaultEndpoint(
             out=self.out, on_notification=self._received)
+        # {server: (project, user)} of the host_status.update contexts.
+        self.contexts = {}
+        info = self.endpoint.info
+
+        def info_seeing_context(ctxt, publisher_id, event_type, payload,
+                                metadata):
+            if event_type == 'host_status.update':
+                self.contexts[payload['nova_object.data'][
+                    'instance_uuid']] = (ctxt['project_id'], ctxt['user_id'])
+            return info(ctxt, publisher_id, event_type, payload, metadata)
+
+        self.endpoint.info = info_seeing_context
         listener = consumer.start_listener(
             consumer.parse_args(['--transport-url', self.URL]),
             self.endpoint)
@@ -553,36 +565,56 @@ class ConsumerTest(NotificationTestBase):
                                         'reason': 'fenced'})['host']
         changed = [i['id'] for i in host['instances_changed']]
         self.assertEqual(3, len(changed))
-
-        # The clear's notification comes after all of the report's: nothing
-        # else of the report can arrive later.
-        self._put_host('host1', {'host_down_reported': False})
         # service.update is filtered out by the consumer.
-        received = self._wait_for(5)
+        received = self._wait_for(7)
 
-        self.assertEqual(['host_fault.report'] + ['instance.update'] * 3 +
-                         ['host_fault.clear'],
+        self.assertEqual(['host_fault.report'] + ['host_status.update'] * 3 +
+                         ['instance.update'] * 3,
                          [event_type for event_type, _ in received])
         self.assertEqual(changed, received[0][1]['instance_uuids'])
         self.assertEqual(changed,
-                         [data['uuid'] for _, data in received[1:4]])
+                         [data['uuid'] for _, data in received[4:7]])
         down = self.endpoint.down
+        by_project = {
+            self.api_fixture.project_id: {s['id'] for s in self.servers},
+            base.OTHER_PROJECT_ID: {self.other['id']}}
         self.assertEqual(
-            {self.api_fixture.project_id: {s['id'] for s in self.servers},
-             base.OTHER_PROJECT_ID: {self.other['id']}},
+            by_project,
             {project: set(servers) for project, servers in down.items()})
         for servers in down.values():
             for server in servers.values():
                 self.assertEqual('host1', server.host)
                 self.assertEqual('fenced', server.fault.reason)
                 self.assertIsNotNone(server.since)
+        # Each owner is told in its own project's name.
+        self.assertEqual(
+            by_project,
+            {project: set(servers)
+             for project, servers in self.endpoint.host_status.items()})
+        users = {self.api_fixture.project_id: 'admin',
+                 base.OTHER_PROJECT_ID: 'other-admin'}
+        self.assertEqual(
+            {uuid: (project, users[project])
+             for project, uuids in by_project.items() for uuid in uuids},
+            self.contexts)
         lines = self.out.getvalue().splitlines()
         self.assertIn('host host1 reported down at', lines[0])
+        self.assertIn('project %s: server %s: host host1 is DOWN (was UP) '
+                      'since' % (base.OTHER_PROJECT_ID, self.other['id']),
+                      lines[3])
         self.assertIn('project %s: server other (%s) went down at' % (
-            base.OTHER_PROJECT_ID, self.other['id']), lines[3])
+            base.OTHER_PROJECT_ID, self.other['id']), lines[6])
         summary = self.endpoint.summary()
         self.assertIn('project %s: 1 servers down' % base.OTHER_PROJECT_ID,
                       summary)
+        self.assertIn('  server %s: host host1 is DOWN' % self.other['id'],
+                      summary)
+
+        self._put_host('host1', {'host_down_reported': False})
+        received = self._wait_for(11)
+        self.assertEqual(['host_fault.clear'] + ['host_status.update'] * 3,
+                         [event_type for event_type, _ in received[7:]])
+        self.assertEqual({}, self.endpoint.host_status)
 
 
 class InstanceUpdatePayloadTest(NotificationTestBase):
