@@ -122,17 +122,43 @@ class HostFaultScenario(cloud.EmbeddedNova):
             self.received.append((time.monotonic(), event_type, data))
             self.received_changed.notify_all()
 
-    def _notified_at(self, uuids):
-        """When the consumer had the SHUTOFF instance.update of each."""
+    def _notified_at(self, uuids, event_type='instance.update',
+                     **expected):
+        """When the consumer had the notification of each of ``uuids``.
+
+        The one of ``event_type`` whose payload has the ``expected`` values.
+        """
+        key = 'instance_uuid' if event_type == 'host_status.update' else \
+            'uuid'
+
         def arrivals():
-            return {data['uuid']: at for at, event_type, data in self.received
-                    if event_type == 'instance.update' and
-                    data['uuid'] in uuids and
-                    data['power_state'] == 'shutdown'}
+            return {data[key]: at for at, received, data in self.received
+                    if received == event_type and data[key] in uuids and
+                    all(data[name] == value
+                        for name, value in expected.items())}
         with self.received_changed:
             self.received_changed.wait_for(
                 lambda: len(arrivals()) == len(uuids), 30)
             return max(arrivals().values())
+
+    def _consumer_printed(self):
+        """What the consumer printed since the last call."""
+        printed = self.consumer_output.getvalue().rstrip()
+        self.consumer_output.seek(0)
+        self.consumer_output.truncate()
+        return printed
+
+    def _maintenance(self, host, uuids):
+        """The operator maintains ``host``: its owners are told, twice."""
+        self._put_host(host, {'maintenance_mode': 'enable',
+                              'reason': 'firmware update'})
+        self._notified_at(uuids, 'host_status.update',
+                          host_status='MAINTENANCE')
+        self._put_host(host, {'maintenance_mode': 'disable'})
+        self._notified_at(uuids, 'host_status.update', host_status='UP')
+        self._say('\nThe operator put %s into maintenance and back; the '
+                  'sample consumer printed:' % host)
+        self._say(self._consumer_printed())
 
     def _say(self, text=''):
         self.out.write(text + '\n')
@@ -155,10 +181,13 @@ class HostFaultScenario(cloud.EmbeddedNova):
         owners = (self.member_api, self.other_member_api)
         self._boot('host1', 'vm1-project-a')
         self._boot('host1', 'vm2-project-b', api=self.other_admin_api)
-        self._boot('host2', 'vm3-project-a')
+        on_host2 = self._boot('host2', 'vm3-project-a')
         self._stop_server(self._boot('host1', 'vm4-project-a'))
         self._say('Servers of two projects on host1 and host2:')
         self._say(server_table(self._servers()))
+        # What the consumer printed of the boots and the stop.
+        self._consumer_printed()
+        self._maintenance('host2', [on_host2['id']])
 
         fault_monitor = monitor.FaultMonitor(
             nova_context.get_admin_context())
@@ -169,9 +198,6 @@ class HostFaultScenario(cloud.EmbeddedNova):
             timeline.append((((at or time.monotonic()) - start) * 1000,
                              event))
 
-        # What the consumer printed of the boots and the stop before.
-        self.consumer_output.seek(0)
-        self.consumer_output.truncate()
         self.computes['host1'].stop()
         start = time.monotonic()
         mark('fault injected: nova-compute on host1 stopped')
@@ -188,14 +214,20 @@ class HostFaultScenario(cloud.EmbeddedNova):
         while not self._owners_see_it(owners, changed):
             time.sleep(0.005)
         mark('state consistent: both owners see SHUTOFF and DOWN')
+        on_host1 = changed + [skipped['id']
+                              for skipped in host['instances_skipped']]
+        mark('owners told: the consumer has %d host_status.update DOWN'
+             % len(on_host1), at=self._notified_at(
+                 on_host1, 'host_status.update', host_status='DOWN'))
         mark('owners notified: the consumer has %d instance.update'
-             % len(changed), at=self._notified_at(changed))
+             % len(changed), at=self._notified_at(
+                 changed, power_state='shutdown'))
         self._say('\nThe monitor reported host1 down: %d changed, '
                   '%d skipped. The owner of project B now sees:'
                   % (len(changed), len(host['instances_skipped'])))
         self._say(server_table(self._servers(self.other_member_api)))
         self._say('\nThe sample consumer printed:')
-        self._say(self.consumer_output.getvalue().rstrip())
+        self._say(self._consumer_printed())
 
         recovery = self._evacuate_host('host1')['evacuate']['servers']
         mark('evacuation started: POST /os-hosts/host1/evacuate accepted %d '
