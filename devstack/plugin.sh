@@ -6,8 +6,9 @@
 # stack post-config  api-paste.ini, nova-api's WSGI module, notifications,
 #                    the NFV policy sample; nova-api starts after this
 # stack extra        nova-compute, nova-conductor and nova-scheduler run
-#                    the package's console scripts (systemd drop-ins)
-# unstack            remove the drop-ins
+#                    the package's console scripts (systemd drop-ins);
+#                    hs-watcher (nova-hoststatus-watcher) starts
+# unstack            stop hs-watcher, remove the drop-ins
 # clean              remove the drop-ins and the policy file, uninstall
 #
 # Nothing of Nova's code is changed: see devstack/README.rst.
@@ -128,6 +129,13 @@ function start_nova_hoststatus {
     done
 }
 
+# start_hoststatus_watcher - nova-hoststatus-watcher, a devstack service
+# (hs-watcher) of its own, beside nova-api
+function start_hoststatus_watcher {
+    run_process hs-watcher \
+        "$NOVA_BIN_DIR/nova-hoststatus-watcher --config-file $NOVA_CONF"
+}
+
 # cleanup_nova_hoststatus_units - back to devstack's own commands
 function cleanup_nova_hoststatus_units {
     local dropin
@@ -163,9 +171,14 @@ if is_service_enabled nova-hoststatus; then
             echo_summary "Starting Nova services with nova-hoststatus"
             start_nova_hoststatus
         fi
+        if is_service_enabled hs-watcher; then
+            echo_summary "Starting nova-hoststatus-watcher"
+            start_hoststatus_watcher
+        fi
     fi
 
     if [[ "$1" == "unstack" ]]; then
+        stop_process hs-watcher
         cleanup_nova_hoststatus_units
     fi
 

@@ -165,6 +165,14 @@ function pip_uninstall {
     _shim_log "pip_uninstall $*"
 }
 
+function run_process {
+    _shim_log "run_process $*"
+}
+
+function stop_process {
+    _shim_log "stop_process $*"
+}
+
 # Devstack runs "sudo systemctl"; here systemctl calls are only recorded.
 function shim_systemctl {
     _shim_log "systemctl $*"
@@ -173,6 +181,7 @@ SYSTEMCTL=shim_systemctl
 
 # Variables stack.sh and lib/nova set before plugins run, from the test's
 # environment.
+NOVA_BIN_DIR=${SHIM_NOVA_BIN_DIR:-/usr/local/bin}
 declare -A GITDIR PROJECT_VENV
 GITDIR[nova-hoststatus]=${SHIM_PLUGIN_DIR:?}
 if [[ -n "${SHIM_NOVA_VENV:-}" ]]; then

@@ -396,8 +396,21 @@ class DevstackPluginTest(testtools.TestCase):
         self.assertEqual(
             ['systemctl daemon-reload'] +
             ['systemctl restart devstack@%s.service' % name
-             for name in sorted(SWAPPED)],
+             for name in sorted(SWAPPED)] + [self._watcher_started()],
             self._calls())
+
+    def _watcher_started(self):
+        return ('run_process hs-watcher /usr/local/bin/nova-hoststatus-'
+                'watcher --config-file %s' % self.nova_conf)
+
+    def test_watcher_only_beside_nova_api(self):
+        self._run('stack', 'extra', ENABLED_SERVICES='n-cpu,rabbit')
+        self.assertNotIn(self._watcher_started(), self._calls())
+        self._run('stack', 'extra', ENABLED_SERVICES='n-api,n-cpu',
+                  DISABLED_SERVICES='hs-watcher')
+        self.assertNotIn(self._watcher_started(), self._calls())
+        self._run('unstack')
+        self.assertIn('stop_process hs-watcher', self._calls())
 
     def test_extra_skips_units_of_disabled_services(self):
         # A unit left by an earlier stack.sh of a service now disabled.
@@ -411,7 +424,8 @@ class DevstackPluginTest(testtools.TestCase):
     def test_extra_without_the_drivers(self):
         self._stack(HOSTSTATUS_SERVICEGROUP_DRIVERS='False')
         self.assertEqual([], glob.glob(self._dropin('*')))
-        self.assertEqual(['setup_develop %s PIP_VIRTUAL_ENV=' % REPO_ROOT],
+        self.assertEqual(['setup_develop %s PIP_VIRTUAL_ENV=' % REPO_ROOT,
+                          self._watcher_started()],
                          self._calls())
         self.assertEqual('nova.wsgi.osapi_compute:application',
                          _ini(self.uwsgi_ini).get('uwsgi', 'module'))
