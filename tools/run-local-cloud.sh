@@ -453,6 +453,9 @@ notify_on_state_change = vm_state
 driver = messagingv2
 [oslo_concurrency]
 lock_path = $STATE/nova/lock
+[hoststatus]
+# The watchers of this one machine agree through a lock file.
+coordination_url = file://$STATE/nova/coordination
 EOF
         authtoken nova
         service_auth placement
@@ -496,6 +499,9 @@ function start_nova {
     start nova-scheduler "$VENV/bin/nova-hoststatus-scheduler" \
         --config-file "$dir/nova.conf" \
         --log-file "$LOGS/nova-scheduler.log"
+    start nova-hoststatus-watcher "$VENV/bin/nova-hoststatus-watcher" \
+        --config-file "$dir/nova.conf" \
+        --log-file "$LOGS/nova-hoststatus-watcher.log"
     for host in host1 host2; do
         start "nova-compute-$host" "$VENV/bin/nova-hoststatus-compute" \
             --config-file "$dir/nova.conf" \
@@ -576,7 +582,7 @@ start stubs "$PYTHON" -m local_cloud.stubs --image-port "$IMAGE_PORT" \
 wait_until 120 "Keystone" http_ok "$KEYSTONE_URL/v3"
 PYTHONWARNINGS=ignore "$PYTHON" -m local_cloud.bootstrap "$STATE/cloud.json"
 
-step "start nova-api, nova-conductor, nova-scheduler, 2 nova-computes"
+step "start nova-api, conductor, scheduler, the watcher, 2 nova-computes"
 start_nova
 wait_until 120 "nova-api" http_ok "http://127.0.0.1:$NOVA_PORT/"
 wait_until 120 "Placement" http_ok "http://127.0.0.1:$PLACEMENT_PORT/"
@@ -587,8 +593,8 @@ wait_until 120 "resource providers" db_has \
     "SELECT name FROM placement.resource_providers" 2
 "$VENV/bin/nova-manage" --config-file "$ETC/nova/nova.conf" \
     cell_v2 discover_hosts --verbose > "$LOGS/discover-hosts.log" 2>&1
-for name in nova-conductor nova-scheduler nova-compute-host1 \
-        nova-compute-host2; do
+for name in nova-conductor nova-scheduler nova-hoststatus-watcher \
+        nova-compute-host1 nova-compute-host2; do
     alive "$name" || { say "$name exited"; exit 1; }
 done
 check_drivers

@@ -30,6 +30,10 @@ timeout = 300
 # A stopping worker sends the notifications it has queued first: give it
 # longer than [hoststatus] notification_drain_timeout (60 s).
 graceful_timeout = 75
+# Idle keep-alive connections stay open longer than the clients leave them
+# unused: one closed by gunicorn (2 s by default) just as a client reuses
+# it is a connection reset to that client.
+keepalive = 75
 # Not gunicorn's default socket in $HOME, shared by every instance.
 control_socket_disable = True
 

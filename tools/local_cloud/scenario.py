@@ -221,10 +221,43 @@ class Scenario(object):
         self.start_listener()
         self.start_monitor(path)
         try:
+            self._maintenance()
             self._fault()
         finally:
             self.stop_monitor()
             self.stop_listener()
+
+    def _maintenance(self):
+        """The operator maintains the spare host; its owners are told."""
+        uuids = {uuid for uuid, (_n, _p, host) in self.servers.items()
+                 if host == SPARE}
+        for mode, status in (('enable', 'MAINTENANCE'), ('disable', 'UP')):
+            sent = time.monotonic()
+            answer = self.admin.put('/os-hosts/%s' % SPARE, json={'host': {
+                'maintenance_mode': mode, 'reason': 'firmware update'}})
+            check(answer.status_code == 200, 'maintenance %s answered %s: %s',
+                  mode, answer.status_code, answer.text)
+            told = self._told(uuids, status)
+            self.say('Maintenance of %s %sd: its %d owners told %s %.0f ms '
+                     'after the request was sent' % (
+                         SPARE, mode, len(uuids), status,
+                         (told - sent) * 1000))
+
+    def _told(self, uuids, host_status, timeout=30):
+        """When the last of ``uuids`` was told of ``host_status``."""
+        waiting = set(uuids)
+        deadline = time.monotonic() + timeout
+        while waiting:
+            try:
+                at, event_type, data = self.notifications.get(
+                    timeout=max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                raise Failure('host_status.update %s missing after %d s: %s'
+                              % (host_status, timeout, sorted(waiting)))
+            if (event_type == 'host_status.update' and
+                    data['host_status'] == host_status):
+                waiting.discard(data['instance_uuid'])
+        return at
 
     def _fault(self):
         pid = int(open(self.cloud['computes'][FAILED]).read())
@@ -276,7 +309,7 @@ class Scenario(object):
         self.mark('evacuation started: POST /os-hosts/%s/evacuate accepted '
                   '%d servers' % (FAILED, len(accepted)))
 
-        self._wait_notifications(changed)
+        self._wait_notifications(changed, on_failed)
         common.wait_for(lambda: self._recovered(on_failed), 180,
                         'recovery on %s' % SPARE, interval=0.05)
         self.mark('recovered: %d of %d servers back in their pre-fault '
@@ -311,31 +344,45 @@ class Scenario(object):
                     return None
         return views[-1][1]
 
-    def _wait_notifications(self, changed):
-        """instance.update of each server, and the host fault report."""
-        waiting = set(changed)
-        report = None
+    def _wait_notifications(self, changed, on_failed):
+        """The report's host_fault.report, host_status.update, instance.update.
+
+        host_status.update DOWN for each server on the failed host,
+        instance.update SHUTOFF for each server the report changed.
+        """
+        waiting = {'host_fault.report': {FAILED},
+                   'host_status.update': set(on_failed),
+                   'instance.update': set(changed)}
+        marks = {
+            'host_fault.report': 'host_fault.report notification received',
+            'host_status.update': 'owners told: host_status.update DOWN, '
+                                  '%d of %d servers' % (len(on_failed),
+                                                        len(on_failed)),
+            'instance.update': 'owners notified: instance.update SHUTOFF, '
+                               '%d of %d servers' % (len(changed),
+                                                     len(changed))}
         deadline = time.monotonic() + 30
-        while waiting or report is None:
-            timeout = deadline - time.monotonic()
+        while any(waiting.values()):
             try:
                 at, event_type, data = self.notifications.get(
-                    timeout=max(timeout, 0))
+                    timeout=max(deadline - time.monotonic(), 0))
             except queue.Empty:
-                raise Failure('notifications missing after 30 s: '
-                              'instance.update of %s, host_fault.report %s'
-                              % (sorted(waiting), report is None))
-            if event_type == 'host_fault.report' and data['host'] == FAILED:
-                report = at
-                self.mark('host_fault.report notification received', at)
-            elif (event_type == 'instance.update' and
-                    data['uuid'] in waiting and
-                    data['power_state'] == 'shutdown'):
-                waiting.discard(data['uuid'])
-                if not waiting:
-                    self.mark('owners notified: instance.update SHUTOFF, '
-                              '%d of %d servers' % (len(changed),
-                                                    len(changed)), at)
+                raise Failure('notifications missing after 30 s: %s'
+                              % {k: sorted(v) for k, v in waiting.items()
+                                 if v})
+            if event_type == 'host_fault.report':
+                key = data['host']
+            elif event_type == 'host_status.update':
+                key = (data['host_status'] == 'DOWN' and
+                       data['instance_uuid'])
+            elif event_type == 'instance.update':
+                key = data['power_state'] == 'shutdown' and data['uuid']
+            else:
+                continue
+            if key in waiting[event_type]:
+                waiting[event_type].discard(key)
+                if not waiting[event_type]:
+                    self.mark(marks[event_type], at)
 
     def _recovered(self, uuids):
         """Whether every server is on the spare host, as before the fault."""
