@@ -323,15 +323,23 @@ class API(object):
         change is committed and sent after the response, in order: see
         nova_hoststatus.notifications.host_fault.
         """
-        previous_host_status = host_status.of(service, self.servicegroup_api)
+        previous_service = service.obj_clone()
         if changes:
             service.update(changes)
             service.obj_reset_changes()
+        try:
+            host_statuses = (
+                host_status.of(previous_service, self.servicegroup_api),
+                host_status.of(service, self.servicegroup_api))
+        except Exception:
+            # The change is committed: tell the rest of it all the same.
+            LOG.exception('Cannot tell the host_status of %s; its owners '
+                          'are not told.', service.host)
+            host_statuses = None
         host_fault_notifications.host_updated(
             context, service, changes, changed, reason,
             target_instance_state() if changed is not None else None,
-            (previous_host_status,
-             host_status.of(service, self.servicegroup_api)))
+            host_statuses)
         if 'disabled' in changes:
             # Sync the COMPUTE_STATUS_DISABLED trait as stock enable/disable
             # does; it is skipped when the compute service is down.
