@@ -42,17 +42,26 @@ import threading
 import time
 import unittest
 
-# The embedded cloud first: it sets nova's concurrency backend up.
-from nova_hoststatus.demo import cloud  # noqa: I100
+# First, as nova's own services do, native threads (Nova 34's default) or
+# eventlet, as OS_NOVA_DISABLE_EVENTLET_PATCHING says, before anything
+# creates a lock or a thread-local. Unset, it is set here: nova's test
+# fixtures read it again.
+os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', 'true')
+from nova import monkey_patch  # noqa: E402,I100
+monkey_patch.patch()
 
-import prettytable
+# The embedded cloud next: it loads nova's test packages, which
+# nova.api.wsgi needs loaded first.
+from nova_hoststatus.demo import cloud  # noqa: E402,I100
 
-from nova.api import wsgi as nova_wsgi
+import prettytable  # noqa: E402
 
-from nova_hoststatus.api import router as router_module
-from nova_hoststatus import db
-from nova_hoststatus.hostfault import api as hostfault_api
-from nova_hoststatus.notifications import emitter
+from nova.api import wsgi as nova_wsgi  # noqa: E402
+
+from nova_hoststatus.api import router as router_module  # noqa: E402
+from nova_hoststatus import db  # noqa: E402
+from nova_hoststatus.hostfault import api as hostfault_api  # noqa: E402
+from nova_hoststatus.notifications import emitter  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'results')
 

@@ -53,12 +53,14 @@ import threading
 import time
 import unittest
 
-# First, as nova's own services do: eventlet or native threads, as
-# OS_NOVA_DISABLE_EVENTLET_PATCHING says, before anything creates a lock or
-# a thread-local. The evacuations of a host run on a pool of workers: under
-# eventlet, a thread-local made before the patching (oslo.db's transaction
-# context) would be shared by all of them.
-from nova import monkey_patch  # noqa: I100
+# First, as nova's own services do, native threads (Nova 34's default) or
+# eventlet, as OS_NOVA_DISABLE_EVENTLET_PATCHING says, before anything
+# creates a lock or a thread-local. Unset, it is set here: nova's test
+# fixtures read it again. (The evacuations of a host run on a pool of
+# workers: under eventlet, a thread-local made before the patching, such as
+# oslo.db's transaction context, would be shared by all of them.)
+os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', 'true')
+from nova import monkey_patch  # noqa: E402,I100
 monkey_patch.patch()
 
 import fixtures  # noqa: E402

@@ -13,13 +13,16 @@
 """python -m nova_hoststatus.demo: the host fault scenario, in process."""
 
 import logging
+import os
 import sys
 import unittest
 
-# First, as nova's own services do: eventlet or native threads, as
-# OS_NOVA_DISABLE_EVENTLET_PATCHING says, before anything creates a lock or
-# a thread-local.
-from nova import monkey_patch  # noqa: I100
+# First, as nova's own services do, native threads (Nova 34's default) or
+# eventlet, as OS_NOVA_DISABLE_EVENTLET_PATCHING says, before anything
+# creates a lock or a thread-local. Unset, it is set here: nova's test
+# fixtures read it again.
+os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', 'true')
+from nova import monkey_patch  # noqa: E402,I100
 monkey_patch.patch()
 
 from nova_hoststatus.demo import scenario  # noqa: E402
