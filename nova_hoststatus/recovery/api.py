@@ -43,7 +43,7 @@ from nova_hoststatus import exception
 from nova_hoststatus.hostfault import api as hostfault_api
 from nova_hoststatus.recovery import prefault
 from nova_hoststatus.recovery import status
-from nova_hoststatus.recovery import watcher
+from nova_hoststatus.recovery import follower
 
 CONF = nova_hoststatus.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ class API(object):
         # Out of the cell's block: nova's evacuate targets cells itself.
         results.extend(self._evacuate_all(context, cctxt, host, destination,
                                           to_evacuate, instances))
-        watcher.follow(cctxt, host, results)
+        follower.follow(cctxt, host, results)
         LOG.info('Host %(host)s recovery: %(accepted)d of %(total)d '
                  'servers evacuating.',
                  {'host': host, 'total': len(results),
