@@ -98,11 +98,12 @@ class HostStatusWatcher(object):
 
         :returns: the ``(host, previous, current)`` changes found.
         """
-        cells = {cell.uuid: cell for cell in
-                 objects.CellMappingList.get_all(context)}
         results = nova_context.scatter_gather_skip_cell0(
             context, objects.ServiceList.get_by_binary, 'nova-compute',
             include_disabled=True)
+        # The cell mappings nova's scatter-gather loaded once for the
+        # process: no query of the API database at each check.
+        cells = {cell.uuid: cell for cell in nova_context.CELLS}
         leading = self._lead()
         found = []
         for cell_uuid, services in results.items():
