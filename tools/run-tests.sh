@@ -3,7 +3,8 @@
 # services in native threading (Nova 34's default for its services), then
 # under eventlet (deprecated, still supported by Nova 34) the tests whose
 # code runs on threads or greenthreads: notifications, races, recovery,
-# servicegroup drivers, the demo.
+# servicegroup drivers, the demo. Then the tasks for Masakari's engine, in a
+# process of their own (tests/masakari/__init__.py).
 #
 #   tools/run-tests.sh [STESTR_ARGS...]     # both passes, on these tests
 #   OS_NOVA_DISABLE_EVENTLET_PATCHING=true tools/run-tests.sh    # native only
@@ -29,6 +30,22 @@ EVENTLET_TESTS="tests\.unit|tests\.functional\.test_($EVENTLET_MODULES)"
 status=0
 summary=()
 all_passed=0 all_failed=0 all_skipped=0
+
+# count NAME: add the last run's counts to the summary.
+function count {
+    local counts passed failed skipped
+    # subunit-stats exits 1 when a test failed: the counts say it.
+    counts=$({ .venv/bin/stestr last --subunit |
+        .venv/bin/subunit-stats 2>/dev/null || true; } |
+        awk '/^Passed tests:/ {p=$3} /^Failed tests:/ {f=$3}
+            /^Skipped tests:/ {s=$3} END {print p+0, f+0, s+0}')
+    read -r passed failed skipped <<<"$counts"
+    summary+=("$1: $passed passed, $failed failed, $skipped skipped")
+    all_passed=$((all_passed + passed))
+    all_failed=$((all_failed + failed))
+    all_skipped=$((all_skipped + skipped))
+}
+
 for mode in $modes; do
     echo "== tests under $mode threading"
     patching=true
@@ -41,17 +58,14 @@ for mode in $modes; do
     fi
     OS_NOVA_DISABLE_EVENTLET_PATCHING=$patching \
         .venv/bin/stestr run "${selection[@]}" || status=$?
-    # subunit-stats exits 1 when a test failed: the counts say it.
-    counts=$({ .venv/bin/stestr last --subunit |
-        .venv/bin/subunit-stats 2>/dev/null || true; } |
-        awk '/^Passed tests:/ {p=$3} /^Failed tests:/ {f=$3}
-            /^Skipped tests:/ {s=$3} END {print p+0, f+0, s+0}')
-    read -r passed failed skipped <<<"$counts"
-    summary+=("$mode: $passed passed, $failed failed, $skipped skipped")
-    all_passed=$((all_passed + passed))
-    all_failed=$((all_failed + failed))
-    all_skipped=$((all_skipped + skipped))
+    count "$mode"
 done
+if [ $# -eq 0 ]; then
+    echo "== the tasks for Masakari's engine"
+    NOVA_HOSTSTATUS_MASAKARI_TESTS=1 \
+        .venv/bin/stestr --test-path ./tests/masakari run || status=$?
+    count masakari
+fi
 printf '%s\n' "${summary[@]}"
 # One closing line, whatever the runner printed above it.
 echo "$all_passed passed, $all_failed failed, $all_skipped skipped"

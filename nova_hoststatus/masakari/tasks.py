@@ -1,0 +1,225 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The tasks, for ``[taskflow_driver_recovery_flows]`` of masakari.conf.
+
+``report_host_down_task`` takes the place of Masakari's
+``disable_compute_service_task`` and ``recover_instances_task`` that of its
+``evacuate_instances_task``; Masakari's own
+``prepare_HA_enabled_instances_task`` still selects the servers (HA_Enabled
+metadata, ``evacuate_all_instances``, ``ignore_instances_in_error_state``)
+and records them as the notification's vmoves, which the recovery keeps
+true.
+"""
+
+import time
+
+from oslo_utils import timeutils
+
+import masakari.conf
+from masakari.engine.drivers.taskflow import base
+from masakari.engine.drivers.taskflow import host_failure
+from masakari import exception
+from masakari import objects
+from masakari.objects import fields
+
+from nova_hoststatus.masakari import compute
+
+CONF = masakari.conf.CONF
+
+VMoveStatus = fields.VMoveStatus
+# Skip reasons of the host evacuation for servers Masakari's own
+# per-server recovery still takes: it resets them to error first.
+_LEFT_TO_MASAKARI = frozenset(['vm_state_not_evacuable', 'task_in_progress'])
+_ALREADY_EVACUATED = 'already_evacuated'
+# Statuses of the host's recovery where a server's wait ends.
+_RECOVERED = 'recovered'
+_FAILED = 'failed'
+
+
+class ReportHostDownTask(base.MasakariTask):
+    """Report the failed host down, in place of disable and wait.
+
+    One call disables the compute service with Masakari's reason, forces it
+    down and stops its servers: Nova can evacuate them at once, so there is
+    no ``wait_period_after_service_update``.
+    """
+
+    def __init__(self, context, novaclient, **kwargs):
+        kwargs['requires'] = ['host_name']
+        super().__init__(context, novaclient, **kwargs)
+        self.hosts = compute.API()
+
+    def execute(self, host_name):
+        self.update_details("Reporting host '%s' down" % host_name)
+        host = self.hosts.report_host_down(
+            self.context, host_name, CONF.host_failure.service_disable_reason)
+        self.update_details(
+            "Reported host '%s' down: compute service disabled and forced "
+            "down, %d servers stopped, %d left as they were" % (
+                host_name, len(host['instances_changed']),
+                len(host['instances_skipped'])), 1.0)
+
+
+class RecoverInstancesTask(host_failure.EvacuateInstancesTask):
+    """Evacuate the notification's vmoves in one host evacuation.
+
+    Each server comes back in its pre-fault state (running or stopped), as
+    the host fault report recorded it. Its vmove is kept true: ongoing
+    while it is rebuilt, then succeeded with its destination or failed with
+    why. Servers the host evacuation cannot take (resized, in a task) go
+    through Masakari's own per-server evacuation, as without the package.
+    """
+
+    def __init__(self, context, novaclient, **kwargs):
+        super().__init__(context, novaclient, **kwargs)
+        self.hosts = compute.API()
+
+    def execute(self, host_name, notification_uuid):
+        vmoves = objects.VMoveList.get_all_vmoves(self.context,
+                                                  notification_uuid)
+        vmoves = [vmove for vmove in vmoves
+                  if vmove.status in (VMoveStatus.PENDING,
+                                      VMoveStatus.ONGOING)]
+        uuids = [vmove.instance_uuid for vmove in vmoves]
+        self.update_details(
+            "Start evacuation of instances from failed host '%s', instance "
+            "uuids are: '%s'" % (host_name, ','.join(uuids)))
+        results = self._evacuate(host_name, uuids)
+        following, left_to_masakari = {}, []
+        for vmove in vmoves:
+            result = results.get(vmove.instance_uuid)
+            if result is None:
+                self._settle(vmove, host_name)
+            elif (result['result'] == 'accepted' or
+                    result['reason'] == _ALREADY_EVACUATED or
+                    vmove.status == VMoveStatus.ONGOING):
+                # Ongoing: evacuated by an earlier run of this flow.
+                if vmove.status == VMoveStatus.PENDING:
+                    self._save(vmove, status=VMoveStatus.ONGOING,
+                               start_time=timeutils.utcnow())
+                following[vmove.instance_uuid] = vmove
+            elif result['reason'] in _LEFT_TO_MASAKARI:
+                left_to_masakari.append(vmove)
+            else:
+                self._save(vmove, status=VMoveStatus.FAILED,
+                           end_time=timeutils.utcnow(), message=': '.join(
+                               filter(None, (result['reason'],
+                                             result['message']))))
+        self.update_details(
+            "Host evacuation of '%s' accepted %d of %d instances" % (
+                host_name, len(following), len(vmoves)), 0.5)
+        self._follow(host_name, following)
+        for vmove in left_to_masakari:
+            self._evacuate_and_confirm(self.context, vmove)
+        self._conclude(host_name, notification_uuid)
+
+    def _evacuate(self, host_name, uuids):
+        """``{uuid: result}`` of the host evacuation of ``uuids``.
+
+        Without the servers deleted since Masakari listed them: the host
+        evacuation refuses a list with servers it does not know.
+        """
+        while uuids:
+            try:
+                return {server['id']: server for server in
+                        self.hosts.evacuate_host(self.context, host_name,
+                                                 uuids)}
+            except exception.NotFound:
+                known = self.hosts.host_recovery(self.context, host_name)
+                remaining = [uuid for uuid in uuids if uuid in known]
+                if remaining == uuids:
+                    raise
+                uuids = remaining
+        return {}
+
+    def _follow(self, host_name, following):
+        """Settle each vmove of ``following`` once its server is rebuilt.
+
+        Gives up on those still rebuilding when none has settled for
+        ``wait_period_after_evacuation`` seconds.
+        """
+        settled_at = time.monotonic()
+        while following:
+            recovery = self.hosts.host_recovery(self.context, host_name)
+            for uuid, vmove in list(following.items()):
+                entry = recovery.get(uuid)
+                if entry is None or entry['status'] in (_RECOVERED, _FAILED):
+                    self._settle(vmove, host_name, entry)
+                    del following[uuid]
+                    settled_at = time.monotonic()
+            if not following:
+                return
+            if (time.monotonic() - settled_at >
+                    CONF.wait_period_after_evacuation):
+                for vmove in following.values():
+                    self._save(vmove, status=VMoveStatus.FAILED,
+                               end_time=timeutils.utcnow(),
+                               message='Failed reason: timeout.')
+                return
+            time.sleep(CONF.verify_interval)
+
+    def _settle(self, vmove, host_name, entry=None):
+        """Succeeded or failed, by the host's recovery or the server itself.
+
+        :param entry: the server's entry in the host's recovery; None once
+            the recovery no longer lists it (its record is removed when it
+            is rebuilt elsewhere, and it may be deleted).
+        """
+        if entry is not None:
+            host, failed = entry['host'], entry['status'] == _FAILED
+        else:
+            try:
+                server = self.novaclient.get_server(self.context,
+                                                    vmove.instance_uuid)
+            except exception.NotFound:
+                self._save(vmove, status=VMoveStatus.FAILED,
+                           end_time=timeutils.utcnow(),
+                           message='The server was deleted.')
+                return
+            host = getattr(server, 'OS-EXT-SRV-ATTR:host', None)
+            failed = (host == host_name or
+                      getattr(server, 'OS-EXT-STS:vm_state') == 'error')
+        if failed:
+            self._save(vmove, status=VMoveStatus.FAILED,
+                       end_time=timeutils.utcnow(),
+                       message='Its evacuation left it in error on %s.'
+                       % host)
+        else:
+            self._save(vmove, status=VMoveStatus.SUCCEEDED,
+                       end_time=timeutils.utcnow(), dest_host=host)
+
+    @staticmethod
+    def _save(vmove, **values):
+        for name, value in values.items():
+            setattr(vmove, name, value)
+        vmove.save()
+
+    def _conclude(self, host_name, notification_uuid):
+        """Tell the result; fail the flow unless every vmove succeeded."""
+        vmoves = objects.VMoveList.get_all_vmoves(self.context,
+                                                  notification_uuid)
+        succeeded = sorted(vmove.instance_uuid for vmove in vmoves
+                           if vmove.status == VMoveStatus.SUCCEEDED)
+        if succeeded:
+            self.update_details(
+                "Successfully evacuated instances '%s' from host '%s', each "
+                "in its pre-fault state" % (','.join(succeeded), host_name),
+                0.7)
+        failed = sorted(vmove.instance_uuid for vmove in vmoves
+                        if vmove.status != VMoveStatus.SUCCEEDED)
+        if failed:
+            msg = ("Failed to evacuate instances '%s' from host '%s'" % (
+                ','.join(failed), host_name))
+            self.update_details(msg, 0.7)
+            raise exception.HostRecoveryFailureException(message=msg)
+        self.update_details('Evacuation process completed!', 1.0)
