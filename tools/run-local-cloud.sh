@@ -10,12 +10,19 @@
 # and a timeline is printed. Everything is stopped at the end, whatever
 # happens. See doc/source/local-cloud.rst.
 #
+#   tools/run-local-cloud.sh [fault|masakari]
+#
+# masakari: the same cloud with four hosts and Masakari's API and engine,
+# which recover host1 with this package's tasks, then host2 and host3 with
+# Masakari's stock flow, without and after a report, side by side
+# (tools/local_cloud/masakari_scenario.py, doc/source/masakari.rst).
+#
 # Needs root (apt-get) on Debian or Ubuntu, and PyPI.
 #
-# HOSTSTATUS_CLOUD_PORT_BASE  first of 9 loopback ports (default: the
-#                             first free 471N0..471N8 from 47100)
-# HOSTSTATUS_CLOUD_CACHE      where the Keystone venv is kept
-#                             (~/.cache/nova-hoststatus)
+# HOSTSTATUS_CLOUD_PORT_BASE  first of 10 loopback ports (default: the
+#                             first free 471N0..471N9 from 47100)
+# HOSTSTATUS_CLOUD_CACHE      where the Keystone and Masakari venvs are
+#                             kept (~/.cache/nova-hoststatus)
 # HOSTSTATUS_CLOUD_KEEP       True: keep the state directory (configuration,
 #                             logs; not the databases) after a success too
 
@@ -25,6 +32,20 @@ set -o pipefail
 
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
+SCENARIO=${1:-fault}
+case "$SCENARIO" in
+    fault | masakari) ;;
+    *)
+        echo "usage: $0 [fault|masakari]" >&2
+        exit 2
+        ;;
+esac
+# Nova's fake virt driver cannot restart a compute in a new process (its
+# node gets a new uuid): the Masakari scenario fails a new host each time.
+HOSTS=(host1 host2)
+if [[ "$SCENARIO" == masakari ]]; then
+    HOSTS=(host1 host2 host3 host4)
+fi
 if [[ $(id -u) -ne 0 ]]; then
     echo "$0: run it as root (apt-get; MariaDB runs as root)" >&2
     exit 1
@@ -40,10 +61,10 @@ function port_open {
     (echo > "/dev/tcp/127.0.0.1/$1") 2> /dev/null
 }
 
-# free_ports BASE: whether BASE..BASE+8 are all free.
+# free_ports BASE: whether BASE..BASE+9 are all free.
 function free_ports {
     local port
-    for port in $(seq "$1" $(($1 + 8))); do
+    for port in $(seq "$1" $(($1 + 9))); do
         if port_open "$port"; then
             return 1
         fi
@@ -58,7 +79,7 @@ if [[ -z "$PORT_BASE" ]]; then
     done
 fi
 if [[ -z "$PORT_BASE" ]] || ! free_ports "$PORT_BASE"; then
-    echo "No 9 free loopback ports at ${PORT_BASE:-47100..47998}:" \
+    echo "No 10 free loopback ports at ${PORT_BASE:-47100..47998}:" \
         "set HOSTSTATUS_CLOUD_PORT_BASE" >&2
     exit 1
 fi
@@ -71,6 +92,10 @@ RABBIT_PORT=$((PORT_BASE + 5))
 RABBIT_DIST_PORT=$((PORT_BASE + 6))
 EPMD_PORT=$((PORT_BASE + 7))
 DB_PORT=$((PORT_BASE + 8))
+MASAKARI_PORT=$((PORT_BASE + 9))
+# Masakari's stock flow waits this long for Nova to see a failed host down
+# (180 s by default); Nova's liveness is shortened to match (liveness).
+MASAKARI_STOCK_WAIT=15
 
 STATE=$(mktemp -d /tmp/nova-hoststatus-cloud.XXXXXX)
 LOGS=$STATE/logs
@@ -80,6 +105,7 @@ mkdir -p "$LOGS" "$RUN" "$ETC"
 
 VENV=$REPO/.venv
 KEYSTONE_VENV=$CACHE/keystone-venv
+MASAKARI_VENV=$CACHE/masakari-venv
 PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 ADMIN_PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 DB_URL=mysql+pymysql://openstack:$PASSWORD@127.0.0.1:$DB_PORT
@@ -197,8 +223,9 @@ function teardown {
     exec 1>&3 2>&4
     step "stop everything"
     # The services together, then what they use.
-    stop nova-compute-host1 nova-compute-host2 nova-scheduler \
-        nova-conductor nova-api placement keystone stubs
+    stop masakari-engine masakari-api "${HOSTS[@]/#/nova-compute-}" \
+        nova-scheduler nova-conductor nova-hoststatus-watcher nova-api \
+        placement keystone stubs
     stop rabbitmq mariadb
     # epmd daemonizes out of rabbitmq's process group.
     if [[ -x /usr/bin/epmd ]] && port_open "$EPMD_PORT"; then
@@ -278,6 +305,28 @@ function install_python {
     ) 9> "$CACHE/keystone-venv.lock" > "$LOGS/keystone-venv.log" 2>&1
 }
 
+# Masakari in its own venv, with this package and its masakari extra: the
+# engine loads the package's tasks from it. The package is reinstalled at
+# every run, the rest kept between runs.
+function install_masakari {
+    (
+        flock 9
+        if [[ ! -f "$MASAKARI_VENV/.complete" ]]; then
+            rm -rf "$MASAKARI_VENV"
+            python3 -m venv "$MASAKARI_VENV"
+            "$MASAKARI_VENV/bin/pip" install -q --upgrade pip
+            "$MASAKARI_VENV/bin/pip" install -q -c constraints.txt \
+                "$REPO[masakari]" PyMySQL python-masakariclient \
+                python-openstackclient
+            touch "$MASAKARI_VENV/.complete"
+        fi
+        "$MASAKARI_VENV/bin/pip" install -q --no-deps --force-reinstall \
+            "$REPO"
+        "$MASAKARI_VENV/bin/python" -c 'import masakari, masakariclient
+import nova_hoststatus.masakari.tasks'
+    ) 9> "$CACHE/masakari-venv.lock" > "$LOGS/masakari-venv.log" 2>&1
+}
+
 # Infrastructure
 # --------------
 
@@ -296,7 +345,7 @@ function start_mariadb {
         --innodb-doublewrite=0 --max-connections=1000
     wait_until 60 "MariaDB" sql 'SELECT 1'
     local db
-    for db in keystone placement nova_api nova_cell0 nova_cell1; do
+    for db in keystone placement nova_api nova_cell0 nova_cell1 masakari; do
         sql "CREATE DATABASE $db"
     done
     sql "CREATE USER 'openstack'@'127.0.0.1' IDENTIFIED BY '$PASSWORD'"
@@ -453,6 +502,7 @@ notify_on_state_change = vm_state
 driver = messagingv2
 [oslo_concurrency]
 lock_path = $STATE/nova/lock
+$(liveness)
 [hoststatus]
 # The watchers of this one machine agree through a lock file.
 coordination_url = file://$STATE/nova/coordination
@@ -464,7 +514,7 @@ EOF
     } > "$dir/nova.conf"
     printf '[DEFAULT]\nlog_file = %s/nova-api.log\n' "$LOGS" \
         > "$dir/nova-api.conf"
-    for host in host1 host2; do
+    for host in "${HOSTS[@]}"; do
         mkdir -p "$STATE/nova/$host"
         printf '[DEFAULT]\nhost = %s\nstate_path = %s\n' \
             "$host" "$STATE/nova/$host" > "$dir/nova-$host.conf"
@@ -487,6 +537,61 @@ EOF
     $manage cell_v2 create_cell --name cell1
 }
 
+# Nova's liveness: stock, except under Masakari's stock flow, which waits
+# for Nova to see a host down; a shorter one keeps that wait short.
+function liveness {
+    if [[ "$SCENARIO" == masakari ]]; then
+        printf '[DEFAULT]\nreport_interval = 2\nservice_down_time = 10\n'
+    fi
+}
+
+function configure_masakari {
+    local dir=$ETC/masakari
+    mkdir -p "$dir"
+    {
+        cat <<EOF
+[DEFAULT]
+transport_url = $TRANSPORT_URL
+auth_strategy = keystone
+masakari_api_listen = 127.0.0.1
+masakari_api_listen_port = $MASAKARI_PORT
+masakari_api_workers = 1
+# With one API worker there are no concurrent duplicates to spread out:
+# no random delay (up to 5 s) before each notification is created.
+notification_delay_max = 0
+# The scenario's notifications come seconds apart.
+duplicate_notification_detection_interval = 5
+os_privileged_user_name = masakari
+os_privileged_user_password = $PASSWORD
+os_privileged_user_tenant = service
+os_privileged_user_auth_url = $KEYSTONE_URL
+os_user_domain_name = Default
+os_project_domain_name = Default
+os_region_name = RegionOne
+[wsgi]
+api_paste_config = $MASAKARI_VENV/etc/masakari/api-paste.ini
+[database]
+connection = $DB_URL/masakari?charset=utf8mb4
+[taskflow]
+connection = $DB_URL/masakari?charset=utf8mb4
+[oslo_concurrency]
+lock_path = $STATE/masakari-lock
+EOF
+        authtoken masakari
+    } > "$dir/masakari.conf"
+    # The engine's two flows, chosen by the scenario: this package's tasks
+    # (doc/source/masakari.rst), and Masakari's stock ones with a short
+    # wait for Nova to see the host down.
+    cat > "$dir/flow-nova-hoststatus.conf" <<EOF
+[taskflow_driver_recovery_flows]
+host_auto_failure_recovery_tasks = pre:['report_host_down_task'],main:['prepare_HA_enabled_instances_task'],post:['recover_instances_task']
+EOF
+    printf '[DEFAULT]\nwait_period_after_service_update = %s\n' \
+        "$MASAKARI_STOCK_WAIT" > "$dir/flow-stock.conf"
+    "$MASAKARI_VENV/bin/masakari-manage" --config-file "$dir/masakari.conf" \
+        db sync
+}
+
 function start_nova {
     local dir=$ETC/nova host
     start_wsgi nova-api "$VENV" "$NOVA_PORT" \
@@ -502,7 +607,7 @@ function start_nova {
     start nova-hoststatus-watcher "$VENV/bin/nova-hoststatus-watcher" \
         --config-file "$dir/nova.conf" \
         --log-file "$LOGS/nova-hoststatus-watcher.log"
-    for host in host1 host2; do
+    for host in "${HOSTS[@]}"; do
         start "nova-compute-$host" "$VENV/bin/nova-hoststatus-compute" \
             --config-file "$dir/nova.conf" \
             --config-file "$dir/nova-$host.conf" \
@@ -513,8 +618,8 @@ function start_nova {
 # Every Nova process must run the drivers of nova-hoststatus.
 function check_drivers {
     local log
-    for log in nova-api nova-conductor nova-scheduler nova-compute-host1 \
-            nova-compute-host2; do
+    for log in nova-api nova-conductor nova-scheduler \
+            "${HOSTS[@]/#/nova-compute-}"; do
         if ! grep -q "nova_hoststatus.servicegroup.drivers.db.DbDriver in" \
                 "$LOGS/$log.log"; then
             say "$log does not run the ServiceGroup driver of" \
@@ -525,6 +630,10 @@ function check_drivers {
 }
 
 function write_cloud_json {
+    local masakari=""
+    if [[ "$SCENARIO" == masakari ]]; then
+        masakari="\"instance-ha\": \"http://127.0.0.1:$MASAKARI_PORT/v1\","
+    fi
     cat > "$STATE/cloud.json" <<EOF
 {
     "auth_url": "$KEYSTONE_URL/v3",
@@ -536,11 +645,24 @@ function write_cloud_json {
         "compute": "http://127.0.0.1:$NOVA_PORT/v2.1",
         "placement": "http://127.0.0.1:$PLACEMENT_PORT",
         "image": "http://127.0.0.1:$IMAGE_PORT",
+        $masakari
         "network": "http://127.0.0.1:$NETWORK_PORT"
     },
     "computes": {
-        "host1": "$RUN/nova-compute-host1.pid",
-        "host2": "$RUN/nova-compute-host2.pid"
+$(for host in "${HOSTS[@]}"; do
+    printf '        "%s": "%s",\n' "$host" "$RUN/nova-compute-$host.pid"
+done | sed '$ s/,$//')
+    },
+    "masakari_engine": {
+        "command": ["$MASAKARI_VENV/bin/masakari-engine", "--config-file",
+                    "$ETC/masakari/masakari.conf", "--log-file",
+                    "$LOGS/masakari-engine.log"],
+        "flows": {
+            "nova-hoststatus": "$ETC/masakari/flow-nova-hoststatus.conf",
+            "stock": "$ETC/masakari/flow-stock.conf"
+        },
+        "stock_wait": $MASAKARI_STOCK_WAIT,
+        "pidfile": "$RUN/masakari-engine.pid"
     },
     "logs": "$LOGS"
 }
@@ -554,7 +676,15 @@ EOF
 say "State, configuration and logs: $STATE"
 step "install RabbitMQ, MariaDB (apt) and Keystone, gunicorn (pip)"
 install_packages
+if [[ "$SCENARIO" == masakari ]]; then
+    mkdir -p "$CACHE"
+    install_masakari &
+    masakari_install=$!
+fi
 install_python
+if [[ "$SCENARIO" == masakari ]]; then
+    wait "$masakari_install"
+fi
 export PYTHONPATH=$REPO/tools
 PYTHON=$VENV/bin/python
 
@@ -570,6 +700,9 @@ configure_keystone > "$LOGS/keystone-manage.log" 2>&1 &
 keystone_setup=$!
 configure_placement > "$LOGS/placement-manage.log" 2>&1
 configure_nova > "$LOGS/nova-manage.log" 2>&1
+if [[ "$SCENARIO" == masakari ]]; then
+    configure_masakari > "$LOGS/masakari-manage.log" 2>&1
+fi
 wait "$keystone_setup"
 
 step "start Keystone, Placement, the Glance/Neutron stubs"
@@ -582,22 +715,35 @@ start stubs "$PYTHON" -m local_cloud.stubs --image-port "$IMAGE_PORT" \
 wait_until 120 "Keystone" http_ok "$KEYSTONE_URL/v3"
 PYTHONWARNINGS=ignore "$PYTHON" -m local_cloud.bootstrap "$STATE/cloud.json"
 
-step "start nova-api, conductor, scheduler, the watcher, 2 nova-computes"
+step "start nova-api, conductor, scheduler, the watcher, the computes"
 start_nova
 wait_until 120 "nova-api" http_ok "http://127.0.0.1:$NOVA_PORT/"
 wait_until 120 "Placement" http_ok "http://127.0.0.1:$PLACEMENT_PORT/"
-# Both computes registered in the cell and in Placement.
+# Every compute registered in the cell and in Placement.
 wait_until 120 "compute nodes" db_has \
-    "SELECT host FROM nova_cell1.compute_nodes WHERE deleted = 0" 2
+    "SELECT host FROM nova_cell1.compute_nodes WHERE deleted = 0" \
+    ${#HOSTS[@]}
 wait_until 120 "resource providers" db_has \
-    "SELECT name FROM placement.resource_providers" 2
+    "SELECT name FROM placement.resource_providers" ${#HOSTS[@]}
 "$VENV/bin/nova-manage" --config-file "$ETC/nova/nova.conf" \
     cell_v2 discover_hosts --verbose > "$LOGS/discover-hosts.log" 2>&1
 for name in nova-conductor nova-scheduler nova-hoststatus-watcher \
-        nova-compute-host1 nova-compute-host2; do
+        "${HOSTS[@]/#/nova-compute-}"; do
     alive "$name" || { say "$name exited"; exit 1; }
 done
 check_drivers
 
-step "scenario: host1 fails"
-PYTHONWARNINGS=ignore "$PYTHON" -m local_cloud.scenario "$STATE/cloud.json"
+if [[ "$SCENARIO" == masakari ]]; then
+    step "start masakari-api"
+    start masakari-api "$MASAKARI_VENV/bin/masakari-api" \
+        --config-file "$ETC/masakari/masakari.conf" \
+        --log-file "$LOGS/masakari-api.log"
+    wait_until 120 "masakari-api" http_ok "http://127.0.0.1:$MASAKARI_PORT/"
+    step "scenario: Masakari recovers hosts, with and without the package"
+    PYTHONWARNINGS=ignore "$PYTHON" -m local_cloud.masakari_scenario \
+        "$STATE/cloud.json"
+else
+    step "scenario: host1 fails"
+    PYTHONWARNINGS=ignore "$PYTHON" -m local_cloud.scenario \
+        "$STATE/cloud.json"
+fi

@@ -28,12 +28,13 @@ import yaml
 
 from local_cloud import common
 
-# service type -> (name, key of its URL in cloud.json's endpoints)
+# service type (a key of cloud.json's endpoints) -> service name
 SERVICES = {
     'compute': 'nova',
     'placement': 'placement',
     'image': 'glance',
     'network': 'neutron',
+    'instance-ha': 'masakari',
 }
 
 
@@ -81,10 +82,9 @@ def bootstrap(cloud):
     for project in common.ADMIN_PROJECTS:
         keystone.grant(projects[project], admin_id, roles['admin'])
 
-    for service_type, name in SERVICES.items():
+    for service_type, url in cloud['endpoints'].items():
         service_id = keystone.ensure('services', 'type', type=service_type,
-                                     name=name)
-        url = cloud['endpoints'][service_type]
+                                     name=SERVICES[service_type])
         found = keystone._find('endpoints', service_id=service_id,
                                interface='public')
         if not found:

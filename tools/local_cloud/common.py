@@ -27,6 +27,9 @@ from keystoneauth1 import session as ksa_session
 USERS = {
     'nova': ('service', ['admin', 'service']),
     'placement': ('service', ['admin', 'service']),
+    # Masakari's API and the Nova user of its engine
+    # (os_privileged_user_name).
+    'masakari': ('service', ['admin', 'service']),
     # A fault monitor needs only the service role, with the policy rule of
     # doc/source/deploy.rst.
     'monitor': ('service', ['service']),
