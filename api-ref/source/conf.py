@@ -10,7 +10,11 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Sphinx configuration of the nova-hoststatus API reference (os-api-ref)."""
+"""Sphinx configuration of the nova-hoststatus API reference (os-api-ref).
+
+The request and response samples under samples/ are sent to, and compared
+with, the real API by tests/functional/test_api_ref_samples.py.
+"""
 
 extensions = [
     'os_api_ref',
