@@ -203,10 +203,15 @@ class API(object):
             if changes.get('forced_down') is False:
                 self._assert_evacuations_completed(cctxt, host)
 
-            changed, skipped = self._commit(cctxt, service.id, host, changes,
-                                            host_down_reported)
+            # A report of a host reported already: the same fault, told
+            # again (see _stop_instances).
+            repeated = bool(host_down_reported and service.forced_down)
+            changed, skipped, retold = self._commit(
+                cctxt, service.id, host, changes, host_down_reported,
+                repeated)
 
-            self._service_changed(cctxt, service, changes, changed, reason)
+            self._service_changed(cctxt, service, changes, changed, reason,
+                                  retold)
             LOG.info('Host %(host)s updated: service %(changes)s, '
                      '%(changed)s instances changed.',
                      {'host': host, 'changes': changes,
@@ -218,19 +223,22 @@ class API(object):
     # A deadlock (frequent on Galera) rolled everything back: run it all
     # again, reading anew, as nova's own DB API does.
     @oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True)
-    def _commit(self, context, service_id, host, changes, host_down_reported):
+    def _commit(self, context, service_id, host, changes, host_down_reported,
+                repeated=False):
         """Apply an update in one transaction on the host's cell.
 
-        :returns: the changed and the skipped instances of a report, or
-            (None, None).
+        :returns: the changed, the skipped and the retold instances of a
+            report, or (None, None, ()).
         """
         changed = skipped = None
+        retold = ()
         with db.writer(context):
             if changes:
                 db.service_update(context, service_id, changes)
             if host_down_reported:
-                changed, skipped = self._stop_instances(context, host)
-        return changed, skipped
+                changed, skipped, retold = self._stop_instances(
+                    context, host, repeated)
+        return changed, skipped, retold
 
     @staticmethod
     def _assert_evacuations_completed(context, host):
@@ -250,21 +258,33 @@ class API(object):
             raise exception.EvacuationsNotCompleted(host=host)
 
     @staticmethod
-    def _stop_instances(context, host):
+    def _stop_instances(context, host, repeated=False):
         """Compare-and-set every affected instance on the host.
 
         Runs inside the caller's transaction.
+
+        :param repeated: whether the host was reported down already.
+        :returns: the changed and the skipped instances, and, for a repeated
+            report, the instances the same fault changed earlier, to be told
+            again: the earlier report's notifications are sent after its
+            commit and are lost if its nova-api dies before they are.
         """
         target = target_instance_state()
         target_state = (target['vm_state'], target['task_state'],
                         target['power_state'])
-        candidates, skipped, unchanged = [], [], []
+        candidates, skipped, unchanged, retold = [], [], [], []
         for row in db.instances_on_host(context, host):
             if row.vm_state in UNTOUCHED_VM_STATES:
                 reason = SKIP_UNTOUCHED_VM_STATE
             elif (row.vm_state, row.task_state,
                   row.power_state) == target_state:
                 reason = SKIP_ALREADY_IN_TARGET_STATE
+                if repeated and row.pre_fault is not None:
+                    before = prefault.of(row)
+                    if (prefault.failed_host(row) == host and
+                            tuple(before) != target_state):
+                        retold.append(InstanceChange(
+                            row.uuid, row.project_id, *before))
             else:
                 candidates.append(row)
                 continue
@@ -289,7 +309,7 @@ class API(object):
         db.pre_fault_states_create(
             context, {row.uuid: prefault.encode(host, row)
                       for row in candidates + unchanged})
-        return changed, skipped
+        return changed, skipped, retold
 
     @staticmethod
     def _compare_and_set(context, candidates, target, skipped):
@@ -314,14 +334,15 @@ class API(object):
         return [row for row in candidates if row.uuid in updated]
 
     def _service_changed(self, context, service, changes, changed=None,
-                         reason=None):
+                         reason=None, retold=()):
         """Tell the rest of nova about a committed host update.
 
         Its notifications (nova's service.update and instance.update,
         host_fault.report or host_fault.clear, and host_status.update when
         the servers' host_status changed) are queued now that the
         change is committed and sent after the response, in order: see
-        nova_hoststatus.notifications.host_fault.
+        nova_hoststatus.notifications.host_fault. A repeated report tells
+        the ``retold`` instances again.
         """
         previous_service = service.obj_clone()
         if changes:
@@ -339,7 +360,7 @@ class API(object):
         host_fault_notifications.host_updated(
             context, service, changes, changed, reason,
             target_instance_state() if changed is not None else None,
-            host_statuses)
+            host_statuses, retold)
         if 'disabled' in changes:
             # Sync the COMPUTE_STATUS_DISABLED trait as stock enable/disable
             # does; it is skipped when the compute service is down.

@@ -20,7 +20,8 @@ In this order, for one update:
    service or an instance), ``host_fault.clear`` when a clear unset
    forced_down;
 3. ``host_status.update`` for each server on the host when its
-   host_status changed (:mod:`nova_hoststatus.notifications.host_status`);
+   host_status changed (:mod:`nova_hoststatus.notifications.host_status`),
+   or when a repeated report tells the fault again;
 4. Nova's own ``instance.update`` for each instance the report changed, in
    the order of the report's response, built by
    ``nova.notifications.send_update`` as ``Instance.save()`` builds it:
@@ -32,6 +33,15 @@ In this order, for one update:
 notification ever tells of a state that was not committed. It queues the
 sending on :data:`nova_hoststatus.notifications.emitter.EMITTER` and
 returns: the API answers without waiting for them.
+
+A nova-api that dies between the commit and the sending sends nothing. So
+the notifications of a report are sent at least once: a repeated report of
+the same fault (the host reported down already), which is what a fault
+monitor sends when it got no answer, sends ``host_fault.report``,
+``host_status.update`` and ``instance.update`` again for the servers the
+fault changed, as they were told the first time (``host_status.update``
+with ``previous_host_status`` DOWN, as the host was before the repeated
+report). A consumer may see a report's notifications twice.
 """
 
 import functools
@@ -63,7 +73,7 @@ INSTANCE_UPDATE_ATTRS = ['metadata', 'system_metadata', 'info_cache',
 
 
 def host_updated(context, service, changes, changed=None, reason=None,
-                 target=None, host_statuses=None):
+                 target=None, host_statuses=None, retold=()):
     """Queue the notifications of a committed host update.
 
     Only plain values are captured here: the notification objects are
@@ -80,14 +90,20 @@ def host_updated(context, service, changes, changed=None, reason=None,
         (``hostfault.api.target_instance_state()``).
     :param host_statuses: the host's host_status before and after the
         update.
+    :param retold: the InstanceChange tuples of the instances an earlier
+        report of the same fault changed, told again after the changed
+        ones.
     """
+    if retold:
+        changed = list(changed or ()) + list(retold)
     fault = _host_fault_action(changes, changed)
     if not changes and fault is None:
         return
     # A copy: the caller goes on using its service object.
     emitter.EMITTER.submit(
         send, context, service.obj_clone(), changes, fault, reason,
-        timeutils.utcnow(), list(changed or ()), target, host_statuses)
+        timeutils.utcnow(), list(changed or ()), target, host_statuses,
+        bool(retold))
 
 
 def _host_fault_action(changes, changed):
@@ -116,12 +132,14 @@ def _host_fault(context, host, action, reason, changed_at, changed, target):
 
 
 def send(context, service, changes, fault, reason, changed_at, changed,
-         target, host_statuses=None):
+         target, host_statuses=None, retold=False):
     """Send the notifications of one host update, in order.
 
     Runs on the emitter's worker. A step that fails is logged and the
     next one still runs. host_status.update goes before instance.update:
     it is what tells every owner of the host's servers, changed or not.
+
+    :param retold: whether a repeated report tells the fault again.
     """
     if changes:
         # Nova's own service.update, which Service.save() would have sent
@@ -131,7 +149,7 @@ def send(context, service, changes, fault, reason, changed_at, changed,
         _logged(send_host_fault, context,
                 _host_fault(context, service.host, fault, reason,
                             changed_at, changed, target))
-    if host_statuses and host_statuses[0] != host_statuses[1]:
+    if host_statuses and (retold or host_statuses[0] != host_statuses[1]):
         _logged(host_status.send, context, service.host, *host_statuses,
                 reason, changed_at)
     if changed:

@@ -105,10 +105,18 @@ class PackageRoutesTest(HostStatusUpdateTestBase):
         self._put_host('host1', {'host_down_reported': True})
         self._told()
 
-        # Repeated; disabling a forced-down host leaves it DOWN.
-        self._put_host('host1', {'host_down_reported': True})
+        # Disabling a forced-down host leaves it DOWN.
         self._put_host('host1', {'status': 'disable'})
         self.assertIsNone(self._told())
+
+    def test_repeated_report_tells_down_again(self):
+        self._put_host('host1', {'host_down_reported': True})
+        self._told()
+
+        # At least once: the first report's may have been lost.
+        self._put_host('host1', {'host_down_reported': True,
+                                 'reason': 'still down'})
+        self.assertEqual((DOWN, DOWN, 'still down'), self._told())
 
     def test_refused_update_tells_nothing(self):
         self._put_host('host1', {'host_down_reported': True},

@@ -240,16 +240,86 @@ class HostFaultNotificationTest(NotificationTestBase):
             ['compute.instance.host_status.update'] * 4,
             [n.event_type for n in self.notifier.notifications])
 
-    def test_repeated_report_notifies_nothing(self):
-        self._report()
+    def _assert_told(self, changed, old_states, previous_host_status):
+        """host_fault.report, host_status.update, instance.update, once."""
+        self.notifier.wait_for_versioned_notifications(
+            'instance.update', n_events=len(changed))
+        self._wait_until_sent()
+        self.assertEqual(['host_fault.report'] + ['host_status.update'] * 4 +
+                         ['instance.update'] * len(changed),
+                         self._event_types())
+        self.assertEqual(changed, _data(self._versioned(
+            'host_fault.report')[0])['instance_uuids'])
+        self.assertEqual(
+            {('DOWN', previous_host_status)},
+            {(_data(n)['host_status'], _data(n)['previous_host_status'])
+             for n in self._versioned('host_status.update')})
+        updates = self._versioned('instance.update')
+        self.assertEqual(changed, [_data(n)['uuid'] for n in updates])
+        for update in updates:
+            data = _data(update)
+            self.assertEqual(STOPPED, {key: data[key] for key in STOPPED})
+            self.assertEqual(
+                old_states[data['uuid']],
+                data['state_update']['nova_object.data']['old_state'])
+
+    def test_report_told_by_its_retry_when_its_notifications_were_lost(self):
+        # The nova-api that committed the report dies before sending its
+        # notifications: they are queued nowhere.
+        submit = emitter.EMITTER.submit
+        lost = []
+        self.stub_out('nova_hoststatus.notifications.emitter.EMITTER.submit',
+                      lambda *args: lost.append(args))
+        changed = [i['id'] for i in self._report()['instances_changed']]
+        self.assertEqual(1, len(lost))
+        self.stub_out('nova_hoststatus.notifications.emitter.EMITTER.submit',
+                      submit)
+
+        # The monitor got no answer and retries: nothing changes, but the
+        # servers the fault changed are told, as they were before it.
+        retry = self._report()
+        self.assertEqual([], retry['instances_changed'])
+        self._assert_told(changed, {self.active['id']: 'active',
+                                    self.paused['id']: 'paused',
+                                    self.other_project['id']: 'active'},
+                          'DOWN')
+
+    def test_repeated_report_tells_the_fault_again(self):
+        changed = [i['id'] for i in self._report()['instances_changed']]
         self._wait_until_sent()
         self.notifier.reset()
 
         self.assertEqual([], self._report()['instances_changed'])
 
+        # At least once: no service.update (nothing changed), the rest
+        # again.
+        self._assert_told(changed, {self.active['id']: 'active',
+                                    self.paused['id']: 'paused',
+                                    self.other_project['id']: 'active'},
+                          'DOWN')
+        self.assertEqual(
+            ['compute.instance.host_status.update'] * 4 +
+            ['compute.instance.update'] * 3,
+            [n.event_type for n in self.notifier.notifications])
+
+    def test_new_fault_does_not_retell_the_last_one(self):
+        self._report()
+        self._put_host('host1', {'host_down_reported': False})
         self._wait_until_sent()
-        self.assertEqual([], self._versioned())
-        self.assertEqual([], self.notifier.notifications)
+        self.notifier.reset()
+
+        # The servers the last fault stopped are stopped already: this
+        # fault changes none of them, and tells none of them as changed.
+        self.assertEqual([], self._report()['instances_changed'])
+        self._wait_until_sent()
+        self.assertEqual(['service.update', 'host_fault.report'] +
+                         ['host_status.update'] * 4, self._event_types())
+        self.assertEqual([], _data(self._versioned('host_fault.report')[0])[
+            'instance_uuids'])
+        self.assertEqual(
+            {('DOWN', 'UP')},
+            {(_data(n)['host_status'], _data(n)['previous_host_status'])
+             for n in self._versioned('host_status.update')})
 
     def test_maintenance_sends_service_and_host_status_updates(self):
         self._put_host('host1', {'maintenance_mode': 'enable'})

@@ -125,7 +125,8 @@ class HostUpdatedTest(test.NoDBTestCase):
     def _queued(self):
         self.assertEqual(1, self.submit.call_count)
         (func, context, service, changes, action, reason, changed_at,
-         changed, target, _host_statuses) = self.submit.call_args.args
+         changed, target, _host_statuses,
+         _retold) = self.submit.call_args.args
         self.assertIs(host_fault.send, func)
         self.assertIs(self.context, context)
         # The worker builds the HostFault from what was queued.
@@ -169,6 +170,18 @@ class HostUpdatedTest(test.NoDBTestCase):
         self.assertEqual({}, changes)
         self.assertEqual('report', fault.action)
         self.assertEqual([UUID], fault.instance_uuids)
+
+    def test_repeated_report_tells_the_fault_again(self):
+        # Nothing changed; an earlier report of the fault changed one.
+        host_fault.host_updated(self.context, self.service, {}, [],
+                                target=TARGET, retold=[self._change()])
+
+        service, changes, fault, changed = self._queued()
+        self.assertEqual({}, changes)
+        self.assertEqual('report', fault.action)
+        self.assertEqual([UUID], fault.instance_uuids)
+        self.assertEqual([self._change()], changed)
+        self.assertTrue(self.submit.call_args.args[-1])
 
     def test_clear(self):
         host_fault.host_updated(self.context, self.service,
