@@ -289,42 +289,42 @@ function install_python {
     "$VENV/bin/pip" install -q -c constraints.txt gunicorn PyMySQL \
         > "$LOGS/pip.log" 2>&1
     # Keystone in its own venv, as in a real deployment: nothing of it in
-    # Nova's environment. Kept between runs; one run builds it at a time.
+    # Nova's environment.
+    cached_venv "$KEYSTONE_VENV" 'import keystone, gunicorn' \
+        keystone gunicorn PyMySQL
+}
+
+# cached_venv DIR IMPORTS PACKAGE...: a venv of the PACKAGEs (constrained)
+# in DIR, which must import IMPORTS. Kept between runs; one run builds it at
+# a time.
+function cached_venv {
+    local dir=$1 imports=$2
+    shift 2
     mkdir -p "$CACHE"
     (
         flock 9
-        if [[ ! -f "$KEYSTONE_VENV/.complete" ]]; then
-            rm -rf "$KEYSTONE_VENV"
-            python3 -m venv "$KEYSTONE_VENV"
-            "$KEYSTONE_VENV/bin/pip" install -q --upgrade pip
-            "$KEYSTONE_VENV/bin/pip" install -q -c constraints.txt \
-                keystone gunicorn PyMySQL
-            "$KEYSTONE_VENV/bin/python" -c 'import keystone, gunicorn'
-            touch "$KEYSTONE_VENV/.complete"
+        if [[ ! -f "$dir/.complete" ]]; then
+            rm -rf "$dir"
+            python3 -m venv "$dir"
+            "$dir/bin/pip" install -q --upgrade pip
+            "$dir/bin/pip" install -q -c constraints.txt "$@"
+            "$dir/bin/python" -c "$imports"
+            touch "$dir/.complete"
         fi
-    ) 9> "$CACHE/keystone-venv.lock" > "$LOGS/keystone-venv.log" 2>&1
+    ) 9> "$dir.lock" > "$LOGS/$(basename "$dir").log" 2>&1
 }
 
 # Masakari in its own venv, with this package and its masakari extra: the
 # engine loads the package's tasks from it. The package is reinstalled at
-# every run, the rest kept between runs.
+# every run.
 function install_masakari {
-    (
-        flock 9
-        if [[ ! -f "$MASAKARI_VENV/.complete" ]]; then
-            rm -rf "$MASAKARI_VENV"
-            python3 -m venv "$MASAKARI_VENV"
-            "$MASAKARI_VENV/bin/pip" install -q --upgrade pip
-            "$MASAKARI_VENV/bin/pip" install -q -c constraints.txt \
-                "$REPO[masakari]" PyMySQL python-masakariclient \
-                python-openstackclient
-            touch "$MASAKARI_VENV/.complete"
-        fi
+    cached_venv "$MASAKARI_VENV" 'import masakari, masakariclient' \
+        "$REPO[masakari]" PyMySQL python-masakariclient python-openstackclient
+    {
         "$MASAKARI_VENV/bin/pip" install -q --no-deps --force-reinstall \
             "$REPO"
-        "$MASAKARI_VENV/bin/python" -c 'import masakari, masakariclient
-import nova_hoststatus.masakari.tasks'
-    ) 9> "$CACHE/masakari-venv.lock" > "$LOGS/masakari-venv.log" 2>&1
+        "$MASAKARI_VENV/bin/python" -c 'import nova_hoststatus.masakari.tasks'
+    } >> "$LOGS/masakari-venv.log" 2>&1
 }
 
 # Infrastructure
@@ -677,7 +677,6 @@ say "State, configuration and logs: $STATE"
 step "install RabbitMQ, MariaDB (apt) and Keystone, gunicorn (pip)"
 install_packages
 if [[ "$SCENARIO" == masakari ]]; then
-    mkdir -p "$CACHE"
     install_masakari &
     masakari_install=$!
 fi

@@ -208,7 +208,6 @@ class MasakariScenario(scenario.Scenario):
             self.check_left_shutoff(reported)
         finally:
             self.engine.stop()
-        self.side_by_side()
 
     def _enable(self, host, enabled=True):
         answer = self.admin.put('/os-hosts/%s' % host, json={'host': {
@@ -332,6 +331,18 @@ class MasakariScenario(scenario.Scenario):
 
     # Output
 
+    def conclude(self):
+        """The three side by side, then the result in one line."""
+        self.side_by_side()
+        package, stock = self.rounds[0], self.rounds[1]
+        wait = self.cloud['masakari_engine']['stock_wait']
+        self.say('\nmasakari: %d of %d servers restored to their pre-fault '
+                 'state on %s, %.1f s from the fault (stock flow: %.1f s '
+                 'with a %d s wait, about %.0f s with its default 180 s)' % (
+                     len(package.after), len(package.before),
+                     package.destination, package.seconds, stock.seconds,
+                     wait, stock.seconds - wait + 180))
+
     def show_notification(self, result):
         """What ``openstack notification show`` tells of the recovery."""
         venv_bin = os.path.dirname(self.cloud['masakari_engine']['command'][0])
@@ -382,25 +393,7 @@ class MasakariScenario(scenario.Scenario):
 
 
 def main():
-    path = os.path.abspath(sys.argv[1])
-    run = MasakariScenario(common.load(path))
-    try:
-        run.run(path)
-    except (Failure, TimeoutError) as e:
-        if run.start is not None:
-            run.print_timeline()
-        print('\nFAILED: %s' % e, file=sys.stderr)
-        return 1
-    package, stock = run.rounds[0], run.rounds[1]
-    print('\nmasakari: %d of %d servers restored to their pre-fault state on '
-          '%s, %.1f s from the fault (stock flow: %.1f s with a %d s wait, '
-          'about %.0f s with its default 180 s)' % (
-              len(package.after), len(package.before), package.destination,
-              package.seconds, stock.seconds,
-              run.cloud['masakari_engine']['stock_wait'],
-              stock.seconds - run.cloud['masakari_engine']['stock_wait'] +
-              180))
-    return 0
+    return scenario.main(MasakariScenario)
 
 
 if __name__ == '__main__':

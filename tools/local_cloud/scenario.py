@@ -408,10 +408,14 @@ class Scenario(object):
         self.say('\nTimeline (ms after the fault):')
         self.say(table.get_string())
 
+    def conclude(self):
+        """What a run that passed ends with."""
+        self.print_timeline()
 
-def main():
+
+def main(scenario_class=Scenario):
     path = os.path.abspath(sys.argv[1])
-    scenario = Scenario(common.load(path))
+    scenario = scenario_class(common.load(path))
     try:
         scenario.run(path)
     except (Failure, TimeoutError) as e:
@@ -419,7 +423,7 @@ def main():
             scenario.print_timeline()
         print('\nFAILED: %s' % e, file=sys.stderr)
         return 1
-    scenario.print_timeline()
+    scenario.conclude()
     return 0
 
 
