@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Style: flake8 with hacking on the Python code (the command
-# tools/run-tests.sh starts with) and bashate on the shell scripts.
+# Style: flake8 with hacking on the Python code and bashate on the shell
+# scripts. tools/run-tests.sh starts with it.
 #
 # Runs in .venv (tools/setup-venv.sh), or in the environment
 # HOSTSTATUS_VENV names, which must have test-requirements.txt installed

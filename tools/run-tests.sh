@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup-venv.sh
-.venv/bin/flake8 nova_hoststatus tests tools benchmarks
+HOSTSTATUS_VENV=$PWD/.venv tools/run-pep8.sh
 
 case "${OS_NOVA_DISABLE_EVENTLET_PATCHING-}" in
     "") modes="native eventlet" ;;
