@@ -28,6 +28,12 @@ class CellUnavailable(exception.NovaException):
                "back.")
 
 
+class APIDatabaseUnavailable(CellUnavailable):
+    msg_fmt = ("The API database, which maps host %(host)s to its cell, "
+               "cannot be reached; nothing was changed. Retry when it is "
+               "back.")
+
+
 class ContradictoryHostUpdate(exception.Invalid):
     msg_fmt = ("'status': 'enable' and 'maintenance_mode': 'enable' "
                "contradict each other: maintenance mode disables the host.")

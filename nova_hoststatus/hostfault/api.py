@@ -148,12 +148,16 @@ def compute_service(context, host):
 
     A cell whose database cannot be reached, from the start or in the
     middle of the update (whose transaction then rolled back), is a 503:
-    nothing changed and a retry is safe.
+    nothing changed and a retry is safe. So is an API database that cannot
+    be reached for the host's mapping.
     """
     try:
         mapping = objects.HostMapping.get_by_host(context, host)
     except nova_exception.HostMappingNotFound:
         raise exception.HostNotFound(host=host)
+    except db_exc.DBConnectionError:
+        # A restarting or failing-over database: as a down cell.
+        raise exception.APIDatabaseUnavailable(host=host)
     cell = mapping.cell_mapping
     unavailable = exception.CellUnavailable(cell=cell.identity, host=host)
     with contextlib.ExitStack() as stack:

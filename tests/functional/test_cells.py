@@ -19,6 +19,7 @@ from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
 from nova import context as nova_context
+from nova.db.api import api as api_db
 from nova.db.main import api as main_db
 from nova.tests import fixtures as nova_fixtures
 
@@ -151,6 +152,29 @@ class MultiCellTest(test_robustness.RobustnessTestBase):
         self.assertEqual([self.in_cell2],
                          [i['id'] for i in retry['instances_changed']])
         self.assertEqual(STOPPED, self._instances()[self.in_cell2])
+
+    def test_api_database_unreachable(self):
+        """The host's mapping cannot be read, as while MariaDB restarts."""
+        before = self._snapshot()
+
+        def lost(conn, cursor, statement, *args):
+            if 'host_mappings' in statement:
+                raise db_exc.DBConnectionError('API database unreachable')
+
+        engine = api_db.get_engine()
+        sa.event.listen(engine, 'before_cursor_execute', lost)
+        try:
+            report = self._put('host2', test_robustness.REPORT)
+            show = self._show('host2')
+        finally:
+            sa.event.remove(engine, 'before_cursor_execute', lost)
+
+        for response in (report, show):
+            self.assertIn('API database', self.assertFault(response, 503))
+        self.assertEqual(before, self._snapshot())
+        retry = self._report_host_down('host2')
+        self.assertEqual([self.in_cell2],
+                         [i['id'] for i in retry['instances_changed']])
 
     def test_cell_database_lost_in_the_middle_of_a_report(self):
         """cell2's database goes away after the service row is written."""
