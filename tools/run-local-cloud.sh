@@ -10,12 +10,16 @@
 # and a timeline is printed. Everything is stopped at the end, whatever
 # happens. See doc/source/local-cloud.rst.
 #
-#   tools/run-local-cloud.sh [fault|masakari]
+#   tools/run-local-cloud.sh [fault|masakari|soak]
 #
 # masakari: the same cloud with four hosts and Masakari's API and engine,
 # which recover host1 with this package's tasks, then host2 and host3 with
 # Masakari's stock flow, without and after a report, side by side
 # (tools/local_cloud/masakari_scenario.py, doc/source/masakari.rst).
+#
+# soak: cycles of host faults with concurrent monitors and owners, two
+# nova-api workers, killed processes, MariaDB and RabbitMQ restarted, then
+# load, for HOSTSTATUS_SOAK_SECONDS (180) (tools/local_cloud/soak.py).
 #
 # Needs root (apt-get) on Debian or Ubuntu, and PyPI.
 #
@@ -34,9 +38,9 @@ cd "$(dirname "$0")/.."
 REPO=$(pwd)
 SCENARIO=${1:-fault}
 case "$SCENARIO" in
-    fault | masakari) ;;
+    fault | masakari | soak) ;;
     *)
-        echo "usage: $0 [fault|masakari]" >&2
+        echo "usage: $0 [fault|masakari|soak]" >&2
         exit 2
         ;;
 esac
@@ -143,10 +147,12 @@ function step {
 # ---------
 
 # start NAME COMMAND...: in its own session (so that its process group
-# is all of it), output to $LOGS/NAME.out, pid in $RUN/NAME.pid.
+# is all of it), output to $LOGS/NAME.out, pid in $RUN/NAME.pid, the
+# command in $RUN/NAME.cmd (for the soak, which restarts some).
 function start {
     local name=$1
     shift
+    printf '%s\0' "$@" > "$RUN/$name.cmd"
     setsid "$@" > "$LOGS/$name.out" 2>&1 < /dev/null 3>&- 4>&- &
     echo $! > "$RUN/$name.pid"
     # No job notice when the scenario kills one.
@@ -480,7 +486,7 @@ host = controller
 my_ip = 127.0.0.1
 transport_url = $TRANSPORT_URL
 state_path = $STATE/nova
-compute_driver = fake.FakeDriver
+compute_driver = $(compute_driver)
 # There is no Neutron to heal the network cache from.
 heal_instance_info_cache_interval = -1
 [api]
@@ -500,6 +506,7 @@ notification_format = both
 notify_on_state_change = vm_state
 [oslo_messaging_notifications]
 driver = messagingv2
+$(messaging | tee "$ETC/messaging.conf")
 [oslo_concurrency]
 lock_path = $STATE/nova/lock
 $(liveness)
@@ -535,6 +542,25 @@ EOF
         --database_connection "$DB_URL/nova_cell0?charset=utf8mb4"
     $manage db sync
     $manage cell_v2 create_cell --name cell1
+}
+
+# The soak stops RabbitMQ: durable queues keep what was sent before, and
+# what nova-api sends again once it is back (and its own listener reads it
+# with this, messaging.conf).
+function messaging {
+    if [[ "$SCENARIO" == soak ]]; then
+        printf '[oslo_messaging_rabbit]\namqp_durable_queues = true\n'
+    fi
+}
+
+# The soak restarts computes: Nova's fake driver that keeps its node's
+# identity across restarts, as a real one does.
+function compute_driver {
+    if [[ "$SCENARIO" == soak ]]; then
+        echo fake.FakeDriverWithoutFakeNodes
+    else
+        echo fake.FakeDriver
+    fi
 }
 
 # Nova's liveness: stock, except under Masakari's stock flow, which waits
@@ -594,8 +620,15 @@ EOF
 
 function start_nova {
     local dir=$ETC/nova host
-    start_wsgi nova-api "$VENV" "$NOVA_PORT" \
-        nova_hoststatus.servicegroup.wsgi:application \
+    local app=nova_hoststatus.servicegroup.wsgi:application workers=1
+    if [[ "$SCENARIO" == soak ]]; then
+        # The same application, and the faults the soak arms.
+        app=local_cloud.faults:application workers=2
+        mkdir -p "$STATE/faults"
+    fi
+    start_wsgi nova-api "$VENV" "$NOVA_PORT" "$app" \
+        HOSTSTATUS_WSGI_WORKERS=$workers \
+        HOSTSTATUS_SOAK_FAULTS="$STATE/faults" \
         OS_NOVA_CONFIG_DIR="$dir" \
         OS_NOVA_CONFIG_FILES="api-paste.ini;nova.conf;nova-api.conf"
     start nova-conductor "$VENV/bin/nova-hoststatus-conductor" \
@@ -663,6 +696,18 @@ done | sed '$ s/,$//')
         },
         "stock_wait": $MASAKARI_STOCK_WAIT,
         "pidfile": "$RUN/masakari-engine.pid"
+    },
+    "run": "$RUN",
+    "faults": "$STATE/faults",
+    "database": {"port": $DB_PORT, "user": "openstack",
+                 "password": "$PASSWORD"},
+    "messaging_config": "$ETC/messaging.conf",
+    "rabbitmqctl": {
+        "command": "/usr/lib/rabbitmq/bin/rabbitmqctl",
+        "env": {"HOME": "$STATE/rabbitmq",
+                "RABBITMQ_NODENAME": "hoststatus@localhost",
+                "ERL_EPMD_PORT": "$EPMD_PORT",
+                "RABBITMQ_CONF_ENV_FILE": "$STATE/rabbitmq/rabbitmq-env.conf"}
     },
     "logs": "$LOGS"
 }
@@ -741,6 +786,9 @@ if [[ "$SCENARIO" == masakari ]]; then
     step "scenario: Masakari recovers hosts, with and without the package"
     PYTHONWARNINGS=ignore "$PYTHON" -m local_cloud.masakari_scenario \
         "$STATE/cloud.json"
+elif [[ "$SCENARIO" == soak ]]; then
+    step "soak: ${HOSTSTATUS_SOAK_SECONDS:-180} s of faults and load"
+    PYTHONWARNINGS=ignore "$PYTHON" -m local_cloud.soak "$STATE/cloud.json"
 else
     step "scenario: host1 fails"
     PYTHONWARNINGS=ignore "$PYTHON" -m local_cloud.scenario \

@@ -20,9 +20,11 @@ it is gunicorn's, which they refuse. Each worker drops it before it loads
 the application.
 """
 
+import os
 import sys
 
-workers = 1
+# Two for the soak's nova-api (tools/run-local-cloud.sh soak).
+workers = int(os.environ.get('HOSTSTATUS_WSGI_WORKERS', 1))
 worker_class = 'gthread'
 threads = 8
 # Loading Nova takes seconds on a busy machine.
