@@ -111,19 +111,23 @@ class Recorder(object):
         return response
 
     def until_ok(self, api, kind, method, url, deadline=120, **kwargs):
-        """Retry until 200, as a monitor does; None if never."""
+        """Send until it is answered, as a monitor retries.
+
+        A cut connection, a 5xx and a 409 (not yet: the compute has not
+        restarted) are sent again, backing off, for up to ``deadline``
+        seconds. Returns the last answer, None if none came.
+        """
         end = time.monotonic() + deadline
         pause = 0.1
-        while time.monotonic() < end:
+        while True:
             response = self.call(api, kind, method, url, **kwargs)
-            if response is not None and response.status_code < 300:
-                return response
             if response is not None and response.status_code < 500 and \
                     response.status_code != 409:
                 return response
+            if time.monotonic() >= end:
+                return response
             time.sleep(pause)
             pause = min(pause * 2, 2.0)
-        return None
 
 
 class Daemon(object):
