@@ -367,6 +367,12 @@ class Soak(object):
             deadline=180)
         if cleared is None or cleared.status_code != 200:
             raise Violation('%s could not be cleared' % host)
+        # Up again before it is the next cycle's destination.
+        common.wait_for(
+            lambda: self.admin.get('/os-services', params={
+                'binary': 'nova-compute', 'host': host}).json()[
+                    'services'][0]['state'] == 'up',
+            120, '%s up' % host, interval=0.5)
         self.cycles += 1
 
     def _monitor(self, api, host, answers):
@@ -488,16 +494,16 @@ class Soak(object):
             json={'evacuate': {}})
         if response is None or response.status_code != 202:
             raise Violation('evacuation of %s refused' % host)
-        accepted = {s['id']: s['restored_vm_state'] for s in
-                    response.json()['evacuate']['servers']
+        accepted = {s['id'] for s in response.json()['evacuate']['servers']
                     if s['result'] == 'accepted'}
 
-        def back():
-            states = self.servers_on(spare)
-            return all(uuid in states and states[uuid][1] is None and
-                       states[uuid][0] in (restored, 'error')
-                       for uuid, restored in accepted.items())
-        common.wait_for(back, 180, 'recovery of %s' % host, interval=0.5)
+        def ended():
+            # Done, or no longer listed: rebuilt elsewhere (or deleted).
+            recovery = self.admin.get('/os-hosts/%s/state' % host).json()[
+                'host'].get('recovery') or ()
+            return not any(entry['status'] in ('pending', 'evacuating')
+                           for entry in recovery if entry['id'] in accepted)
+        common.wait_for(ended, 180, 'recovery of %s' % host, interval=0.5)
         states = self.servers_on(spare)
         for uuid, (vm_state, *_rest) in before.items():
             if uuid in touched:
