@@ -24,7 +24,8 @@
 # Needs root (apt-get) on Debian or Ubuntu, and PyPI.
 #
 # HOSTSTATUS_CLOUD_PORT_BASE  first of 10 loopback ports (default: the
-#                             first free 471N0..471N9 from 47100)
+#                             first free 311N0..311N9 from 31100,
+#                             below Linux's ephemeral ports)
 # HOSTSTATUS_CLOUD_CACHE      where the Keystone and Masakari venvs are
 #                             kept (~/.cache/nova-hoststatus)
 # HOSTSTATUS_CLOUD_KEEP       True: keep the state directory (configuration,
@@ -76,14 +77,17 @@ function free_ports {
 }
 
 if [[ -z "$PORT_BASE" ]]; then
-    for PORT_BASE in $(seq 47100 10 47990) ""; do
+    # Below Linux's ephemeral ports (32768-60999): a port found free there
+    # may be taken as the source port of a connection before its service
+    # binds it.
+    for PORT_BASE in $(seq 31100 10 31990) ""; do
         if [[ -n "$PORT_BASE" ]] && free_ports "$PORT_BASE"; then
             break
         fi
     done
 fi
 if [[ -z "$PORT_BASE" ]] || ! free_ports "$PORT_BASE"; then
-    echo "No 10 free loopback ports at ${PORT_BASE:-47100..47998}:" \
+    echo "No 10 free loopback ports at ${PORT_BASE:-31100..31999}:" \
         "set HOSTSTATUS_CLOUD_PORT_BASE" >&2
     exit 1
 fi
