@@ -289,7 +289,18 @@ class Soak(object):
         return uuids
 
     def settle(self, host):
-        """Enough servers on ``host``, none in a task: one stopped."""
+        """Enough servers on ``host``, none in a task: one stopped.
+
+        Servers in error (a boot onto a host reported down meanwhile) are
+        deleted first: they count against the projects' quotas.
+        """
+        failed = self.admin.get('/servers', params={
+            'all_tenants': 1, 'status': 'ERROR'}).json()['servers']
+        for server in failed:
+            self.admin.delete('/servers/%s' % server['id'])
+        common.wait_for(lambda: not self.admin.get('/servers', params={
+            'all_tenants': 1, 'status': 'ERROR'}).json()['servers'],
+            60, 'servers in error deleted', interval=0.5)
         on_host = self.servers_on(host)
         missing = SERVERS_PER_HOST - len(on_host)
         if missing > 0:
