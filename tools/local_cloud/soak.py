@@ -189,7 +189,6 @@ class Soak(object):
         self.unavailable = []
         self.violations = collections.Counter()
         self.cycles = 0
-        self.lost_answers = 0
 
     def _api(self, user, project=None):
         return common.compute(common.session(self.cloud, user, project),
