@@ -17,6 +17,7 @@ ports, passwords, process id files. Everything here reads it.
 """
 
 import json
+import subprocess
 import time
 
 from keystoneauth1 import adapter
@@ -73,6 +74,31 @@ def compute(sess, cloud):
         sess, service_type='compute', interface='public',
         region_name=cloud['region'],
         additional_headers={'OpenStack-API-Version': MICROVERSION})
+
+
+def flavor(api):
+    """The id of the scenarios' flavor, created if missing."""
+    for found in api.get('/flavors').json()['flavors']:
+        if found['name'] == 'hs.tiny':
+            return found['id']
+    return api.post('/flavors', json={'flavor': {
+        'name': 'hs.tiny', 'ram': 128, 'vcpus': 1, 'disk': 1}}
+    ).json()['flavor']['id']
+
+
+def start(command, out, pidfile):
+    """Start ``command`` in a session of its own, as the cloud's script does.
+
+    Its output is appended to ``out``; its pid is written to ``pidfile``,
+    whence tools/run-local-cloud.sh stops it if the scenario does not.
+    """
+    with open(out, 'a') as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True)
+    with open(pidfile, 'w') as f:
+        f.write(str(process.pid))
+    return process
 
 
 def wait_for(predicate, timeout, what, interval=0.02):

@@ -134,13 +134,7 @@ class Engine(object):
     def start(self, flow):
         command = self.conf['command'] + ['--config-file',
                                           self.conf['flows'][flow]]
-        with open(self.log, 'a') as log:
-            self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True)
-        # tools/run-local-cloud.sh stops it if this script does not.
-        with open(self.conf['pidfile'], 'w') as f:
-            f.write(str(self.process.pid))
+        self.process = common.start(command, self.log, self.conf['pidfile'])
         common.wait_for(self._answers, 120, 'masakari-engine consuming',
                         interval=0.5)
 

@@ -97,17 +97,8 @@ class Scenario(object):
 
     # Set-up
 
-    def flavor(self):
-        flavors = self.admin.get('/flavors').json()['flavors']
-        for flavor in flavors:
-            if flavor['name'] == 'hs.tiny':
-                return flavor['id']
-        return self.admin.post('/flavors', json={'flavor': {
-            'name': 'hs.tiny', 'ram': 128, 'vcpus': 1, 'disk': 1}}
-        ).json()['flavor']['id']
-
     def boot(self):
-        flavor = self.flavor()
+        flavor = common.flavor(self.admin)
         servers = {}
         for name, project, host in SERVERS:
             server = self.booters[project].post('/servers', json={'server': {

@@ -62,6 +62,7 @@ import pymysql
 from nova_hoststatus.notifications import consumer
 
 from local_cloud import common
+from local_cloud import monitor
 from local_cloud import stubs
 
 HOSTS = ('host1', 'host2')
@@ -148,26 +149,11 @@ class Daemon(object):
     def stop(self, sig=signal.SIGKILL, timeout=60):
         pid = self._pid()
         os.killpg(pid, sig)
-        common.wait_for(lambda: not os.path.exists('/proc/%d' % pid) or
-                        _zombie(pid), timeout, '%s to stop' % self.name,
-                        interval=0.1)
+        common.wait_for(lambda: not monitor.alive(pid), timeout,
+                        '%s to stop' % self.name, interval=0.1)
 
     def start(self):
-        with open(self.out, 'a') as out:
-            process = subprocess.Popen(
-                self.command, stdout=out,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True)
-        with open(self.pidfile, 'w') as f:
-            f.write(str(process.pid))
-
-
-def _zombie(pid):
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            return f.read().rsplit(')', 1)[1].split()[0] in ('Z', 'X')
-    except OSError:
-        return True
+        common.start(self.command, self.out, self.pidfile)
 
 
 class Soak(object):
@@ -269,11 +255,7 @@ class Soak(object):
     # A cycle
 
     def boot(self, host, count):
-        flavor = self.admin.get('/flavors').json()['flavors']
-        flavor = [f['id'] for f in flavor if f['name'] == 'hs.tiny'] or [
-            self.admin.post('/flavors', json={'flavor': {
-                'name': 'hs.tiny', 'ram': 128, 'vcpus': 1, 'disk': 1}}
-            ).json()['flavor']['id']]
+        flavor = common.flavor(self.admin)
         uuids = []
         for i in range(count):
             project = common.ADMIN_PROJECTS[i % 2]
@@ -281,7 +263,7 @@ class Soak(object):
                 self.booters[project], 'boot', 'POST', '/servers',
                 json={'server': {'name': 'soak-%d' % i,
                                  'imageRef': stubs.IMAGE_ID,
-                                 'flavorRef': flavor[0], 'networks': 'none',
+                                 'flavorRef': flavor, 'networks': 'none',
                                  'host': host}})
             if response is not None and response.status_code == 202:
                 uuids.append(response.json()['server']['id'])
@@ -304,11 +286,14 @@ class Soak(object):
         missing = SERVERS_PER_HOST - len(on_host)
         if missing > 0:
             self.boot(host, missing)
-        common.wait_for(
-            lambda: (len(self.servers_on(host)) >= SERVERS_PER_HOST and
-                     all(s[1] is None and s[0] in ('active', 'stopped')
-                         for s in self.servers_on(host).values())),
-            180, 'servers of %s settled' % host, interval=0.5)
+
+        def settled():
+            servers = self.servers_on(host).values()
+            return len(servers) >= SERVERS_PER_HOST and all(
+                s[1] is None and s[0] in ('active', 'stopped')
+                for s in servers)
+        common.wait_for(settled, 180, 'servers of %s settled' % host,
+                        interval=0.5)
         on_host = self.servers_on(host)
         if not any(s[0] == 'stopped' for s in on_host.values()):
             uuid = sorted(on_host)[0]
@@ -482,13 +467,12 @@ class Soak(object):
         # Every owner told: at least once, whatever was killed.
         changed = {uuid for uuid, actions_of in actions.items()
                    if HOST_DOWN_ACTION in actions_of}
-        on_host_now = set(self.servers_on(host))
         deadline = time.monotonic() + 90
         while True:
             self.drain_notifications()
             missing = [uuid for uuid in changed
                        if ('instance', 'shutdown') not in self.told[uuid]]
-            missing += [uuid for uuid in on_host_now
+            missing += [uuid for uuid in on_host
                         if ('host_status', 'DOWN') not in self.told[uuid]]
             if not missing or time.monotonic() > deadline:
                 break
