@@ -55,6 +55,7 @@ from nova import objects
 from nova.objects import fields
 
 import nova_hoststatus.conf
+from nova_hoststatus import context as hs_context
 from nova_hoststatus.notifications import emitter
 from nova_hoststatus.notifications import host_status
 from nova_hoststatus.objects import host_fault as host_fault_obj
@@ -99,9 +100,12 @@ def host_updated(context, service, changes, changed=None, reason=None,
     fault = _host_fault_action(changes, changed)
     if not changes and fault is None:
         return
-    # A copy: the caller goes on using its service object.
+    # Copies: the caller goes on using its context and service object.
+    context = hs_context.for_thread(context)
+    service = service.obj_clone()
+    service._context = context
     emitter.EMITTER.submit(
-        send, context, service.obj_clone(), changes, fault, reason,
+        send, context, service, changes, fault, reason,
         timeutils.utcnow(), list(changed or ()), target, host_statuses,
         bool(retold))
 

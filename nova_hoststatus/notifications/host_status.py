@@ -39,6 +39,7 @@ from nova.objects import fields
 from nova import rpc
 
 import nova_hoststatus.conf
+from nova_hoststatus import context as hs_context
 from nova_hoststatus import db
 from nova_hoststatus.notifications import emitter
 from nova_hoststatus.objects import host_status as host_status_obj
@@ -74,8 +75,8 @@ def changed(context, host, previous, current, reason=None):
     """
     if previous == current:
         return
-    emitter.EMITTER.submit(send, context, host, previous, current, reason,
-                           timeutils.utcnow())
+    emitter.EMITTER.submit(send, hs_context.for_thread(context), host,
+                           previous, current, reason, timeutils.utcnow())
 
 
 def send(context, host, previous, current, reason, changed_at):

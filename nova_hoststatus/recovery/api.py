@@ -29,6 +29,7 @@ evacuates what is still on the host with no task running.
 import collections
 from concurrent import futures
 
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 
 from nova.compute import api as compute_api
@@ -38,6 +39,7 @@ from nova import objects
 from nova import servicegroup
 
 import nova_hoststatus.conf
+from nova_hoststatus import context as hs_context
 from nova_hoststatus import db
 from nova_hoststatus import exception
 from nova_hoststatus.hostfault import api as hostfault_api
@@ -62,6 +64,16 @@ ServerRecovery = collections.namedtuple(
 Evacuation = collections.namedtuple(
     'Evacuation', ['uuid', 'project_id', 'pre_fault', 'restored_vm_state',
                    'reason', 'message', 'migration_uuid'])
+# What a host evacuation will do: skip results, rows to evacuate, servers
+# found rebuilt elsewhere; ``context`` is targeted at the host's cell.
+Plan = collections.namedtuple(
+    'Plan', ['context', 'skipped', 'to_evacuate', 'recovered'])
+
+# What stock's evacuate controller loads a server with (common.get_instance
+# adds metadata, system_metadata, security_groups and info_cache).
+EVACUATE_ATTRS = ['trusted_certs', 'pci_requests', 'pci_devices',
+                  'resources', 'migration_context', 'metadata',
+                  'system_metadata', 'security_groups', 'info_cache']
 
 
 def _skip(row, reason, message=None):
@@ -82,14 +94,18 @@ class API(object):
     def _servers(context, host):
         """Rows of the host's servers, rows of those evacuated from it.
 
-        And the latest evacuation from the host of each.
+        And the latest evacuation from the host of each. Servers leave a
+        reported host only through evacuations, so those evacuated from it
+        are found through its evacuation migrations (on an index of
+        ``source_compute``), never by reading the whole cell.
         """
         on_host = db.instances_on_host(context, host)
+        evacuations = status.evacuations_from(context, host)
         here = {row.uuid for row in on_host}
-        moved = [row for row in db.pre_fault_instances(context)
-                 if row.uuid not in here and
-                 prefault.failed_host(row) == host]
-        return on_host, moved, status.evacuations_from(context, host)
+        gone = [uuid for uuid in evacuations if uuid not in here]
+        moved = [row for row in db.pre_fault_instances(context, gone)
+                 if prefault.failed_host(row) == host]
+        return on_host, moved, evacuations
 
     def show(self, context, host):
         """The host's state, with the recovery of each of its servers.
@@ -116,6 +132,31 @@ class API(object):
             service, self.servicegroup_api.service_is_up(service),
             recovery=recovery)
 
+    def plan(self, context, host, destination=None, servers=None):
+        """What a host evacuation of ``host`` would do; nothing changes.
+
+        :returns: a Plan.
+        :raises: HostNotFound, HostNotReported, ServersNotOnHost,
+            DestinationInvalid, DestinationNotFound.
+        """
+        with hostfault_api.compute_service(context, host) as compute:
+            return self._plan_in_cell(*compute, host, destination, servers)
+
+    def _plan_in_cell(self, context, service, host, destination, servers):
+        if (not service.forced_down or
+                self.servicegroup_api.service_is_up(service)):
+            raise exception.HostNotReported(host=host)
+        if destination is not None:
+            self._check_destination(context, host, destination)
+        on_host, moved, evacuations = self._servers(context, host)
+        skipped, to_evacuate = self._plan(host, on_host, moved, evacuations,
+                                          servers)
+        recovered = [
+            row.uuid for row in moved
+            if status.recovery_status(row, host, evacuations.get(
+                row.uuid)) == status.RECOVERED]
+        return Plan(context, skipped, to_evacuate, recovered)
+
     def evacuate(self, context, host, destination=None, servers=None):
         """Evacuate the servers of a reported host; return each result.
 
@@ -123,32 +164,17 @@ class API(object):
             scheduler choose, server by server.
         :param servers: the uuids of the servers to evacuate; None for all.
         :returns: Evacuation tuples, accepted ones with their migration.
-        :raises: HostNotFound, HostNotReported, ServersNotOnHost,
-            DestinationInvalid, before anything is evacuated.
+        :raises: as :meth:`plan`, before anything is evacuated.
         """
         with hostfault_api.compute_service(context, host) as compute:
-            cctxt, service = compute
-            if (not service.forced_down or
-                    self.servicegroup_api.service_is_up(service)):
-                raise exception.HostNotReported(host=host)
-            if destination is not None:
-                self._check_destination(cctxt, host, destination)
-            on_host, moved, evacuations = self._servers(cctxt, host)
-            results, to_evacuate = self._plan(host, on_host, moved,
-                                              evacuations, servers)
-            recovered = [
-                row.uuid for row in moved
-                if status.recovery_status(row, host, evacuations.get(
-                    row.uuid)) == status.RECOVERED]
-            if recovered:
+            plan = self._plan_in_cell(*compute, host, destination, servers)
+            if plan.recovered:
                 # Rebuilt elsewhere, their follower gone (nova-api
                 # restarted): nothing left to restore.
-                db.pre_fault_states_delete(cctxt, recovered)
-            instances = self._instances(cctxt, to_evacuate)
-        # Out of the cell's block: nova's evacuate targets cells itself.
-        results.extend(self._evacuate_all(context, cctxt, host, destination,
-                                          to_evacuate, instances))
-        follower.follow(cctxt, host, results)
+                db.pre_fault_states_delete(plan.context, plan.recovered)
+        results = plan.skipped + self._evacuate_all(
+            plan.context, host, destination, plan.to_evacuate)
+        follower.follow(hs_context.for_thread(plan.context), host, results)
         LOG.info('Host %(host)s recovery: %(accepted)d of %(total)d '
                  'servers evacuating.',
                  {'host': host, 'total': len(results),
@@ -197,51 +223,56 @@ class API(object):
 
     @staticmethod
     def _check_destination(context, host, destination):
+        """Nova rebuilds an evacuated server in its own cell only."""
         if destination == host:
             raise exception.DestinationInvalid(
                 destination=destination,
                 why='it is the host being recovered')
         try:
+            mapping = objects.HostMapping.get_by_host(context, destination)
+        except nova_exception.HostMappingNotFound:
+            raise exception.DestinationNotFound(destination=destination)
+        if mapping.cell_mapping.uuid != context.cell_uuid:
+            raise exception.DestinationInvalid(
+                destination=destination,
+                why='it is in cell %s, and Nova evacuates servers within '
+                    'their own cell only' % mapping.cell_mapping.identity)
+        try:
             objects.ComputeNodeList.get_all_by_host(context, destination)
         except nova_exception.ComputeHostNotFound:
             raise exception.DestinationNotFound(destination=destination)
 
-    @staticmethod
-    def _instances(context, rows):
-        """``{uuid: Instance}`` of ``rows``, with what evacuate reads."""
-        if not rows:
-            return {}
-        instances = objects.InstanceList.get_by_filters(
-            context, {'uuid': [row.uuid for row in rows], 'deleted': False},
-            expected_attrs=['flavor', 'info_cache', 'system_metadata'])
-        return {instance.uuid: instance for instance in instances}
-
-    def _evacuate_all(self, context, cctxt, host, destination, rows,
-                      instances):
+    def _evacuate_all(self, context, host, destination, rows):
         """Evacuate ``rows``, at most ``evacuate_workers`` at a time.
 
-        Evacuate is called with the request's own context, as stock's
-        controller calls it: one targeted at the cell would send its RPC
-        casts on the cell's transport.
+        :param context: targeted at the host's cell, as stock's evacuate
+            controller targets the request's context (common.get_instance)
+            before it calls evacuate. Each worker gets a copy of its own,
+            and loads its server with it.
         """
         if not rows:
             return []
 
         def evacuate(row):
-            context.update_store()
-            return self._evacuate_one(context, destination, row,
-                                      instances.get(row.uuid))
+            wctxt = hs_context.for_thread(context)
+            wctxt.update_store()
+            return self._evacuate_one(wctxt, destination, row)
 
         workers = min(CONF.hoststatus.evacuate_workers, len(rows))
         with futures.ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(evacuate, rows))
-        return self._with_migrations(cctxt, host, results)
+        return self._with_migrations(context, host, results)
 
-    def _evacuate_one(self, context, destination, row, instance):
+    def _evacuate_one(self, context, destination, row):
         pre_fault = prefault.of(row)
         restored = prefault.RESTORED_VM_STATE.get(pre_fault.vm_state,
                                                   vm_states.STOPPED)
-        if instance is None or instance.vm_state != row.vm_state:
+        try:
+            instance = objects.Instance.get_by_uuid(
+                context, row.uuid, expected_attrs=EVACUATE_ATTRS)
+        except nova_exception.InstanceNotFound:
+            return _skip(row, SKIP_STATE_CHANGED)
+        if instance.vm_state != row.vm_state:
             return _skip(row, SKIP_STATE_CHANGED)
         # Saved with the REBUILDING task by evacuate itself: see the module
         # docstring.
@@ -255,13 +286,12 @@ class API(object):
                 nova_exception.InstanceNotFound):
             return _skip(row, SKIP_STATE_CHANGED)
         except nova_exception.NovaException as exc:
-            LOG.warning('Evacuation of %(uuid)s refused: %(error)s',
-                        {'uuid': row.uuid, 'error': exc})
+            LOG.warning('Evacuation refused: %s', exc, instance=instance)
             return _skip(row, SKIP_REFUSED, exc.format_message())
         except Exception as exc:
             # As stock evacuate would answer 500; the other servers' results
             # still need answering.
-            LOG.exception('Evacuation of %s failed.', row.uuid)
+            LOG.exception('Evacuation failed.', instance=instance)
             return _skip(row, SKIP_REFUSED,
                          'Unexpected error: %s' % type(exc).__name__)
         return Evacuation(row.uuid, row.project_id, pre_fault, restored,
@@ -272,7 +302,14 @@ class API(object):
         """Give each accepted evacuation the uuid of its migration."""
         if all(r.reason for r in results):
             return results
-        evacuations = status.evacuations_from(context, host)
+        try:
+            evacuations = status.evacuations_from(context, host)
+        except db_exc.DBError:
+            # The evacuations are under way: answer them, without their
+            # migration (GET state shows it).
+            LOG.warning('Cannot read the evacuations from host %s.', host,
+                        exc_info=True)
+            return results
         return [r._replace(migration_uuid=evacuations[r.uuid].uuid)
                 if r.reason is None and r.uuid in evacuations else r
                 for r in results]

@@ -12,10 +12,15 @@
 
 """Recovery: POST /os-hosts/{host_name}/evacuate against real services."""
 
+import collections
+import threading
 from unittest import mock
 
+import fixtures
+from oslo_db.sqlalchemy import enginefacade
 from oslo_utils.fixture import uuidsentinel
 
+from nova.compute import api as compute_api
 from nova.compute import power_state
 from nova import objects
 from nova import test
@@ -77,6 +82,53 @@ class HostEvacuateTest(base.HostStatusTestBase):
         # Rebuilt elsewhere: their records are gone.
         self.assertEqual(
             [], self._get_host_state('host1')['host']['recovery'])
+
+    def _threads_by_context(self):
+        """``{context: {threads}}``: who began a transaction with it.
+
+        oslo.db keeps a context's transaction state on the context: one
+        used by two threads (or greenthreads) mixes their transactions.
+        """
+        used = collections.defaultdict(set)
+        real = enginefacade._transaction_contexts_by_thread
+
+        def record(context):
+            used[context].add(threading.get_ident())
+            return real(context)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'oslo_db.sqlalchemy.enginefacade._transaction_contexts_by_thread',
+            record))
+        return used
+
+    def test_several_servers_each_on_a_context_of_its_own(self):
+        """More servers than evacuate_workers, under either threading."""
+        servers = [self._boot('host1', name='s%d' % i) for i in range(6)]
+        for server in servers[4:]:
+            self._stop_server(server)
+        self._report_host_down('host1')
+        used = self._threads_by_context()
+        evacuated = []
+        real_evacuate = compute_api.API.evacuate
+
+        def evacuate(self, context, instance, *args, **kwargs):
+            evacuated.append((context, instance))
+            return real_evacuate(self, context, instance, *args, **kwargs)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.compute.api.API.evacuate', evacuate))
+
+        body = self._evacuate_host('host1')['evacuate']
+        self._wait_until_recovered(servers, ['ACTIVE'] * 4 + ['SHUTOFF'] * 2)
+
+        self.assertEqual(['accepted'] * 6,
+                         [s['result'] for s in body['servers']])
+        self.assertEqual(6, len({id(context) for context, _ in evacuated}))
+        for context, instance in evacuated:
+            # The server was loaded with the context it is evacuated with,
+            # and no other thread used that context.
+            self.assertIs(context, instance._context)
+            self.assertEqual(1, len(used[context]), instance.uuid)
 
     def test_paused_suspended_rescued_and_error_come_back_running(self):
         paused = self._boot('host1', name='paused')

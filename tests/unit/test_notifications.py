@@ -128,7 +128,11 @@ class HostUpdatedTest(test.NoDBTestCase):
          changed, target, _host_statuses,
          _retold) = self.submit.call_args.args
         self.assertIs(host_fault.send, func)
-        self.assertIs(self.context, context)
+        # The worker's own copy of the request's context (another thread
+        # must not share it), which its service copy is bound to.
+        self.assertIsNot(self.context, context)
+        self.assertEqual(self.context.to_dict(), context.to_dict())
+        self.assertIs(context, service._context)
         # The worker builds the HostFault from what was queued.
         fault = action and host_fault._host_fault(
             context, service.host, action, reason, changed_at, changed,
