@@ -24,7 +24,7 @@ esac
 # What differs between the modes: the emitter's worker, concurrent
 # requests, the evacuation pool, heartbeats.
 EVENTLET_MODULES='notifications|concurrency|recovery|servicegroup'
-EVENTLET_MODULES+='|host_fault_report|demo|watcher'
+EVENTLET_MODULES+='|host_fault_report|demo|watcher|cells'
 EVENTLET_TESTS="tests\.unit|tests\.functional\.test_($EVENTLET_MODULES)"
 
 status=0

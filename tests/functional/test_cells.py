@@ -10,7 +10,14 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Host fault reports with two cells: host1 in cell1, host2 in cell2."""
+"""Two cells as operators run them: host1 in cell1, host2 and host3 in cell2.
+
+nova-api's own database is cell0 (demo.cloud.APIDatabaseIsCell0), as in
+devstack's default superconductor layout: a statement made with a context
+not targeted at a cell reads or writes cell0. RPC casts are not run as
+calls: the conductor and the computes work on their own threads, as in
+processes of their own, so the request's thread runs only nova-api's code.
+"""
 
 import contextlib
 import threading
@@ -35,10 +42,12 @@ HEARTBEAT = 'UPDATE services SET report_count='
 class MultiCellTest(test_robustness.RobustnessTestBase):
 
     NUMBER_OF_CELLS = 2
+    CAST_AS_CALL = False
 
     def _setup_compute_service(self):
         self._start_compute('host1')
         self._start_compute('host2', cell_name='cell2')
+        self._start_compute('host3', cell_name='cell2')
 
     def setUp(self):
         super().setUp()
@@ -72,6 +81,22 @@ class MultiCellTest(test_robustness.RobustnessTestBase):
             sa.event.remove(sa.engine.Engine, 'before_cursor_execute',
                             record)
 
+    def _assert_only_cell2(self, statements):
+        """Nothing but cell2 read by the request, nor written by anyone.
+
+        Only the request's thread is nova-api's; of the other threads
+        (nova-api's workers, and the conductor and computes), none may
+        write to cell0 or cell1. host1's heartbeat is its own business.
+        """
+        me = threading.get_ident()
+        self.assertNotEqual([], statements['cell2'])
+        for cell_name in ('cell0', 'cell1'):
+            self.assertEqual(
+                [], [s for thread, s in statements[cell_name]
+                     if thread == me or (s.lstrip().startswith(WRITES) and
+                                         not s.startswith(HEARTBEAT))],
+                cell_name)
+
     def _assert_cell2_untouched(self, before):
         after = self._snapshot()
         self.assertEqual(before['cell2'], after['cell2'])
@@ -96,14 +121,7 @@ class MultiCellTest(test_robustness.RobustnessTestBase):
                          self._service_row('host2', after))
         # The request read and wrote cell2 only; nothing, on any thread
         # (notifications included), wrote to another cell.
-        me = threading.get_ident()
-        self.assertNotEqual([], statements['cell2'])
-        for cell_name in ('cell0', 'cell1'):
-            self.assertEqual(
-                [], [s for thread, s in statements[cell_name]
-                     if thread == me or (s.lstrip().startswith(WRITES) and
-                                         not s.startswith(HEARTBEAT))],
-                cell_name)
+        self._assert_only_cell2(statements)
         # The servers of cell1 and their host are as they were.
         server = self.admin_api.get_server(self.in_cell1)
         self.assertEqual(('ACTIVE', 'UP'),
@@ -111,6 +129,54 @@ class MultiCellTest(test_robustness.RobustnessTestBase):
         server = self.admin_api.get_server(self.in_cell2)
         self.assertEqual(('SHUTOFF', 'DOWN'),
                          (server['status'], server['host_status']))
+
+    def test_host_evacuation_in_the_host_cell(self):
+        """Every server of a cell2 host back on host3, as it was."""
+        stopped = self._stop_server(self._boot('host2', 'stopped'))
+        active = self.admin_api.get_server(self.in_cell2)
+        self._report_host_down('host2')
+        self.computes['host2'].stop()
+
+        with self._statements_by_cell() as statements:
+            body = self._evacuate_host('host2')['evacuate']
+            for server, status in ((active, 'ACTIVE'), (stopped, 'SHUTOFF')):
+                self._wait_for_server_parameter(
+                    server, {'status': status,
+                             'OS-EXT-SRV-ATTR:host': 'host3',
+                             'OS-EXT-STS:task_state': None})
+            self.notifier.wait_for_versioned_notifications(
+                'host_fault.recover')
+
+        self.assertEqual(
+            {active['id']: ('accepted', None, None),
+             stopped['id']: ('accepted', None, None)},
+            {s['id']: (s['result'], s['reason'], s['message'])
+             for s in body['servers']})
+        self._assert_only_cell2(statements)
+        # The stale row of cell1 that names host2 is not a server of it.
+        self.assertEqual(ACTIVE, self._instances()[self.stale])
+
+    def test_host_state_reads_the_host_cell(self):
+        self._report_host_down('host2')
+
+        with self._statements_by_cell() as statements:
+            state = self._get_host_state('host2')['host']
+
+        self.assertEqual([self.in_cell2],
+                         [server['id'] for server in state['recovery']])
+        self._assert_only_cell2(statements)
+
+    def test_destination_in_another_cell_is_refused(self):
+        self._report_host_down('host2')
+        self.computes['host2'].stop()
+        before = self._snapshot()
+
+        response = self._raw('POST', '/os-hosts/host2/evacuate',
+                             {'evacuate': {'host': 'host1'}})
+
+        message = self.assertFault(response, 400)
+        self.assertIn('cell1', message)
+        self.assertUnchanged(before)
 
     def _assert_cell_unavailable(self, response):
         """503 naming the cell: nothing changed, retry later."""
