@@ -55,88 +55,112 @@ def service_update(context, service_id, values):
     context.session.execute(query)
 
 
-# The instance system_metadata key that holds a server's pre-fault state.
+# The instance system_metadata keys of the package: a server's pre-fault
+# record (nova_hoststatus.prefault), and the host evacuation that is
+# recovering it (nova_hoststatus.recovery.follower).
 PRE_FAULT_KEY = 'hoststatus_pre_fault'
+RECOVERY_KEY = 'hoststatus_recovery'
+KEYS = (PRE_FAULT_KEY, RECOVERY_KEY)
 
 
-def _select_with_pre_fault(outer):
-    """Instance rows with their pre-fault record; all rows if ``outer``."""
+def _select_with_records():
+    """Instance rows with their records.
+
+    ``pre_fault`` and ``recovery`` are the values of the keys, or None;
+    both are joined on system_metadata's instance_uuid index.
+    """
     instance = models.Instance
-    sysmeta = models.InstanceSystemMetadata
+    pre_fault = sa.orm.aliased(models.InstanceSystemMetadata)
+    recovery = sa.orm.aliased(models.InstanceSystemMetadata)
     query = sa.select(instance.uuid, instance.project_id, instance.user_id,
                       instance.host, instance.vm_state, instance.task_state,
-                      instance.power_state, sysmeta.value.label('pre_fault'))
-    return query.join(sysmeta,
-                      sa.and_(sysmeta.instance_uuid == instance.uuid,
-                              sysmeta.key == PRE_FAULT_KEY,
-                              sysmeta.deleted == 0),
-                      isouter=outer)
+                      instance.power_state, pre_fault.value.label('pre_fault'),
+                      recovery.value.label('recovery'))
+    return (query
+            .join(pre_fault,
+                  sa.and_(pre_fault.instance_uuid == instance.uuid,
+                          pre_fault.key == PRE_FAULT_KEY,
+                          pre_fault.deleted == 0),
+                  isouter=True)
+            .join(recovery,
+                  sa.and_(recovery.instance_uuid == instance.uuid,
+                          recovery.key == RECOVERY_KEY,
+                          recovery.deleted == 0),
+                  isouter=True))
 
 
 @main_db.pick_context_manager_reader
 def instances_on_host(context, host):
     """The undeleted instances whose host is ``host``, as rows.
 
-    ``pre_fault`` is the pre-fault state recorded for it, or None.
+    ``pre_fault`` and ``recovery`` are its records, or None.
     """
     instance = models.Instance
-    query = (_select_with_pre_fault(outer=True)
+    query = (_select_with_records()
              .where(instance.host == host, instance.deleted == 0)
              .order_by(instance.created_at, instance.id))
     return context.session.execute(query).all()
 
 
 @main_db.pick_context_manager_reader
-def pre_fault_instances(context, uuids):
-    """The instances of ``uuids`` that have a recorded pre-fault state.
+def instances_with_records(context, uuids):
+    """The undeleted instances of ``uuids``, with their records.
 
     Rows as :func:`instances_on_host`, read by uuid (the instances' uuid
     index, system_metadata's instance_uuid index): the cost does not grow
     with the cell. (Deleting an instance deletes its system_metadata, the
-    record with it.)
+    records with it.)
     """
     if not uuids:
         return []
     instance = models.Instance
-    query = (_select_with_pre_fault(outer=False)
+    query = (_select_with_records()
              .where(instance.uuid.in_(uuids), instance.deleted == 0)
              .order_by(instance.created_at, instance.id))
     return context.session.execute(query).all()
 
 
 @main_db.pick_context_manager_reader
-def instances_by_uuid(context, uuids):
-    """The undeleted instances of ``uuids``, as rows (``host``, states)."""
+def records_in_cell(context):
+    """Every record of the package in the cell, with its server's row.
+
+    For operators (nova-hoststatus-manage): system_metadata has no index on
+    its key, so this reads all of it; nothing on a request path calls it.
+    """
     instance = models.Instance
-    query = (sa.select(instance.uuid, instance.host, instance.vm_state,
-                       instance.task_state)
-             .where(instance.uuid.in_(uuids), instance.deleted == 0))
+    sysmeta = models.InstanceSystemMetadata
+    query = (sa.select(sysmeta.instance_uuid.label('uuid'), sysmeta.key,
+                       sysmeta.value, instance.host, instance.vm_state,
+                       instance.task_state, instance.deleted)
+             .join(instance, instance.uuid == sysmeta.instance_uuid)
+             .where(sysmeta.key.in_(KEYS), sysmeta.deleted == 0)
+             .order_by(instance.host, sysmeta.instance_uuid, sysmeta.key))
     return context.session.execute(query).all()
 
 
 @main_db.pick_context_manager_writer
-def pre_fault_states_create(context, values):
-    """Record pre-fault states, ``{uuid: value}``, in one statement."""
+def records_create(context, key, values):
+    """Write records of ``key``, ``{uuid: value}``, in one statement."""
     if not values:
         return
     now = timeutils.utcnow()
     context.session.execute(
         sa.insert(models.InstanceSystemMetadata),
-        [{'instance_uuid': uuid, 'key': PRE_FAULT_KEY, 'value': value,
+        [{'instance_uuid': uuid, 'key': key, 'value': value,
           'created_at': now, 'deleted': 0}
          for uuid, value in values.items()])
 
 
 @main_db.pick_context_manager_writer
-def pre_fault_states_delete(context, uuids):
-    """Remove the pre-fault state records of ``uuids``, in one statement."""
+def records_delete(context, uuids, keys=KEYS):
+    """Remove the records of ``keys`` of ``uuids``, in one statement."""
     if not uuids:
         return
     sysmeta = models.InstanceSystemMetadata
     context.session.execute(
         sa.delete(sysmeta)
-        .where(sysmeta.key == PRE_FAULT_KEY,
-               sysmeta.instance_uuid.in_(list(uuids)))
+        .where(sysmeta.instance_uuid.in_(list(uuids)),
+               sysmeta.key.in_(keys))
         .execution_options(synchronize_session=False))
 
 

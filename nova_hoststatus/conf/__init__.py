@@ -69,12 +69,13 @@ themselves run on the destination computes, in parallel whatever this is.
         default=600,
         min=1,
         help="""
-Seconds nova-api follows the evacuations of a host evacuation.
+Seconds the watcher follows the evacuations of a host evacuation.
 
-After ``POST /os-hosts/{host_name}/evacuate`` has answered, nova-api polls
-the evacuated servers until each is rebuilt (or in error), then removes their
-pre-fault records and sends ``host_fault.recover``. A server still being
-rebuilt after this long is reported ``timed_out``.
+After ``POST /os-hosts/{host_name}/evacuate`` has answered,
+``nova-hoststatus-watcher`` follows the servers it sent, at each check,
+until each is rebuilt (or in error); then it removes their pre-fault
+records and sends ``host_fault.recover``. A server still being rebuilt
+after this long is reported ``timed_out``.
 """),
     cfg.FloatOpt(
         'watch_interval',
@@ -85,7 +86,9 @@ Seconds between two checks of the compute services by the watcher.
 
 ``nova-hoststatus-watcher`` tells the owners of a host's servers when its
 compute service stops heartbeating (host_status UNKNOWN) or heartbeats again
-(UP); they learn of it within ``[DEFAULT] service_down_time`` plus this.
+(UP); they learn of it within ``[DEFAULT] service_down_time`` plus this. At
+each check it also follows the host evacuations under way
+(``host_fault.recover`` is sent within this of their end).
 """),
     cfg.StrOpt(
         'coordination_url',
@@ -104,8 +107,13 @@ two would tell owners twice.
         'recovery_poll_interval',
         default=0.5,
         min=0.01,
+        deprecated_for_removal=True,
+        deprecated_reason=(
+            'Recoveries are followed by nova-hoststatus-watcher, at each '
+            'of its checks ([hoststatus] watch_interval), no longer by '
+            'nova-api.'),
         help="""
-Seconds between two polls of the servers of a host evacuation.
+Unused: recoveries are followed at each check of the watcher.
 """),
 ]
 

@@ -21,27 +21,28 @@ The semantics of a host fault report:
   so that evacuate is allowed at once;
 * an instance whose state changed since it was read is left alone
   (compare-and-set) and reported as skipped;
-* each changed instance gets an instance action record, and a record of
-  its pre-fault state for recovery (nova_hoststatus.recovery.prefault);
+* a server being evacuated (its task a rebuild, or its evacuation from
+  the host running) is left alone: a report repeated during a recovery
+  must not stop what the recovery is starting elsewhere;
+* each changed instance gets an instance action record, and each server on
+  the host a record of its pre-fault state for recovery
+  (nova_hoststatus.prefault), of this fault;
 * all of it commits in one transaction on the host's cell, or nothing does;
   repeating a report changes nothing.
 
-Clearing a report unsets forced_down only: the compute service syncs the
-power state of its instances when it reports again.
+Clearing a report unsets forced_down and removes the pre-fault records of
+its fault; the servers left on the host stay as they are.
 """
 
 import collections
-import contextlib
 
 from oslo_db import api as oslo_db_api
-from oslo_db import exception as db_exc
 from oslo_log import log as logging
 
 from nova.compute import api as compute_api
 from nova.compute import power_state
+from nova.compute import task_states
 from nova.compute import vm_states
-from nova import context as nova_context
-from nova import exception as nova_exception
 from nova import objects
 from nova.objects import fields
 from nova import servicegroup
@@ -49,17 +50,14 @@ from nova import servicegroup
 import nova_hoststatus.conf
 from nova_hoststatus import db
 from nova_hoststatus import exception
+from nova_hoststatus import host_state
 from nova_hoststatus.notifications import host_fault as \
     host_fault_notifications
 from nova_hoststatus.notifications import host_status
-from nova_hoststatus.recovery import prefault
+from nova_hoststatus import prefault
 
 CONF = nova_hoststatus.conf.CONF
 LOG = logging.getLogger(__name__)
-
-# The disabled_reason that marks a service disabled by maintenance mode, so
-# that leaving maintenance undoes only what maintenance did.
-MAINTENANCE_REASON = 'maintenance_mode'
 
 # The instance action recorded on each instance a report changes.
 HOST_DOWN_ACTION = 'host_down_reported'
@@ -73,6 +71,12 @@ GONE_VM_STATES = frozenset([vm_states.SOFT_DELETED, vm_states.DELETED])
 SKIP_UNTOUCHED_VM_STATE = 'untouched_vm_state'
 SKIP_ALREADY_IN_TARGET_STATE = 'already_in_target_state'
 SKIP_STATE_CHANGED = 'state_changed_concurrently'
+SKIP_BEING_EVACUATED = 'being_evacuated'
+
+# The tasks of Nova's rebuild, which an evacuation runs.
+REBUILD_TASK_STATES = frozenset([task_states.REBUILDING,
+                                 task_states.REBUILD_BLOCK_DEVICE_MAPPING,
+                                 task_states.REBUILD_SPAWNING])
 
 InstanceChange = collections.namedtuple(
     'InstanceChange', ['uuid', 'project_id', 'old_vm_state',
@@ -80,26 +84,6 @@ InstanceChange = collections.namedtuple(
 InstanceSkip = collections.namedtuple(
     'InstanceSkip', ['uuid', 'project_id', 'vm_state', 'task_state',
                      'reason'])
-
-
-class HostState(object):
-    """What the API shows of a compute host."""
-
-    def __init__(self, service, is_up, changed=None, skipped=None,
-                 recovery=None):
-        self.host = service.host
-        self.disabled = service.disabled
-        self.disabled_reason = service.disabled_reason
-        self.forced_down = service.forced_down
-        self.is_up = is_up
-        self.maintenance = (service.disabled and
-                            service.disabled_reason == MAINTENANCE_REASON)
-        # Set only by a host down report.
-        self.changed = changed
-        self.skipped = skipped
-        # Set only when read, while the host is reported or recovering: the
-        # ServerRecovery of each of its servers.
-        self.recovery = recovery
 
 
 def target_instance_state():
@@ -118,7 +102,7 @@ def _service_changes(service, enabled, maintenance, host_down_reported,
     """
     if enabled is True and maintenance is True:
         raise exception.ContradictoryHostUpdate()
-    in_maintenance = (True, MAINTENANCE_REASON)
+    in_maintenance = (True, host_state.MAINTENANCE_REASON)
     # (disabled, disabled_reason) as the update leaves them.
     disabled = (service.disabled, service.disabled_reason)
     if maintenance is True and disabled != in_maintenance:
@@ -140,43 +124,6 @@ def _service_changes(service, enabled, maintenance, host_down_reported,
             host_down_reported != service.forced_down):
         changes['forced_down'] = host_down_reported
     return changes
-
-
-@contextlib.contextmanager
-def compute_service(context, host):
-    """Yield a context targeted at the host's cell and its compute service.
-
-    A cell whose database cannot be reached, from the start or in the
-    middle of the update (whose transaction then rolled back), is a 503:
-    nothing changed and a retry is safe. So is an API database that cannot
-    be reached for the host's mapping.
-    """
-    try:
-        mapping = objects.HostMapping.get_by_host(context, host)
-    except nova_exception.HostMappingNotFound:
-        raise exception.HostNotFound(host=host)
-    except db_exc.DBConnectionError:
-        # A restarting or failing-over database: as a down cell.
-        raise exception.APIDatabaseUnavailable(host=host)
-    cell = mapping.cell_mapping
-    unavailable = exception.CellUnavailable(cell=cell.identity, host=host)
-    with contextlib.ExitStack() as stack:
-        try:
-            cctxt = stack.enter_context(
-                nova_context.target_cell(context, cell))
-        except db_exc.DBError:
-            # How nova's own code (and its DownCellFixture) sees a down cell.
-            raise unavailable
-        try:
-            service = objects.Service.get_by_compute_host(cctxt, host)
-        except nova_exception.ComputeHostNotFound:
-            raise exception.HostNotFound(host=host)
-        except db_exc.DBConnectionError:
-            raise unavailable
-        try:
-            yield cctxt, service
-        except db_exc.DBConnectionError:
-            raise unavailable
 
 
 class API(object):
@@ -201,7 +148,8 @@ class API(object):
         :returns: a HostState; after a report it lists the changed and the
             skipped instances.
         """
-        with compute_service(context, host) as (cctxt, service):
+        with host_state.compute_service(context, host) as compute:
+            cctxt, service = compute
             changes = _service_changes(service, enabled, maintenance,
                                        host_down_reported, reason)
             if changes.get('forced_down') is False:
@@ -220,9 +168,9 @@ class API(object):
                      '%(changed)s instances changed.',
                      {'host': host, 'changes': changes,
                       'changed': len(changed) if changed is not None else 0})
-            return HostState(service,
-                             self.servicegroup_api.service_is_up(service),
-                             changed, skipped)
+            return host_state.HostState(
+                service, self.servicegroup_api.service_is_up(service),
+                changed, skipped)
 
     # A deadlock (frequent on Galera) rolled everything back: run it all
     # again, reading anew, as nova's own DB API does.
@@ -242,6 +190,8 @@ class API(object):
             if host_down_reported:
                 changed, skipped, retold = self._stop_instances(
                     context, host, repeated)
+            elif changes.get('forced_down') is False:
+                self._forget_fault(context, host)
         return changed, skipped, retold
 
     @staticmethod
@@ -262,12 +212,30 @@ class API(object):
             raise exception.EvacuationsNotCompleted(host=host)
 
     @staticmethod
+    def _forget_fault(context, host):
+        """Remove the records of the host's fault, its report cleared.
+
+        Those of the servers on the host and of those evacuated from it
+        (whose recovery was not followed to its end); records that another
+        host's fault wrote are not this one's.
+        """
+        on_host = db.instances_on_host(context, host)
+        here = {row.uuid for row in on_host}
+        evacuated = [uuid for uuid in host_state.evacuations_from(context,
+                                                                  host)
+                     if uuid not in here]
+        rows = on_host + db.instances_with_records(context, evacuated)
+        db.records_delete(context, [row.uuid for row in rows
+                                    if prefault.of_host(row, host)])
+
+    @staticmethod
     def _stop_instances(context, host, repeated=False):
         """Compare-and-set every affected instance on the host.
 
         Runs inside the caller's transaction.
 
-        :param repeated: whether the host was reported down already.
+        :param repeated: whether the host was reported down already: the
+            same fault, whose records are kept.
         :returns: the changed and the skipped instances, and, for a repeated
             report, the instances the same fault changed earlier, to be told
             again: the earlier report's notifications are sent after its
@@ -276,26 +244,46 @@ class API(object):
         target = target_instance_state()
         target_state = (target['vm_state'], target['task_state'],
                         target['power_state'])
-        candidates, skipped, unchanged, retold = [], [], [], []
-        for row in db.instances_on_host(context, host):
+        rows = db.instances_on_host(context, host)
+        fault = repeated and prefault.current_fault(rows, host)
+        fault = fault or prefault.new_fault()
+        evacuating = set()
+        if repeated:
+            evacuating = {
+                uuid for uuid, migration in host_state.evacuations_from(
+                    context, host).items()
+                if migration.status in host_state.MIGRATION_RUNNING}
+        # {uuid: Record} of this fault: a new fault records every server
+        # anew (the owner may have changed it since the last one).
+        records = {}
+        if repeated:
+            records = {row.uuid: prefault.of_fault(row, host, fault)
+                       for row in rows}
+        candidates, skipped, unrecorded, retold = [], [], [], []
+        for row in rows:
+            record = records.get(row.uuid)
             if row.vm_state in UNTOUCHED_VM_STATES:
                 reason = SKIP_UNTOUCHED_VM_STATE
+            elif (row.task_state in REBUILD_TASK_STATES or
+                    row.uuid in evacuating):
+                # Its recovery runs: neither stopped nor recorded again.
+                skipped.append(InstanceSkip(
+                    row.uuid, row.project_id, row.vm_state, row.task_state,
+                    SKIP_BEING_EVACUATED))
+                continue
             elif (row.vm_state, row.task_state,
                   row.power_state) == target_state:
                 reason = SKIP_ALREADY_IN_TARGET_STATE
-                if repeated and row.pre_fault is not None:
-                    before = prefault.of(row)
-                    if (prefault.failed_host(row) == host and
-                            tuple(before) != target_state):
-                        retold.append(InstanceChange(
-                            row.uuid, row.project_id, *before))
+                if record is not None and tuple(record.state) != target_state:
+                    retold.append(InstanceChange(row.uuid, row.project_id,
+                                                 *record.state))
             else:
                 candidates.append(row)
                 continue
             skipped.append(InstanceSkip(row.uuid, row.project_id,
                                         row.vm_state, row.task_state, reason))
-            if row.pre_fault is None and row.vm_state not in GONE_VM_STATES:
-                unchanged.append(row)
+            if record is None and row.vm_state not in GONE_VM_STATES:
+                unrecorded.append(row)
 
         changed = []
         if candidates:
@@ -305,14 +293,16 @@ class API(object):
             changed = [InstanceChange(row.uuid, row.project_id, row.vm_state,
                                       row.task_state, row.power_state)
                        for row in candidates]
-        # What recovery restores: the state each server had until now. A
-        # changed server's record left by an earlier fault is replaced (it
-        # changed since); an unchanged one's is kept (a repeated report).
-        db.pre_fault_states_delete(
-            context, [row.uuid for row in candidates if row.pre_fault])
-        db.pre_fault_states_create(
-            context, {row.uuid: prefault.encode(host, row)
-                      for row in candidates + unchanged})
+        # What recovery restores: the state each server had before this
+        # fault. Records of another fault or host are replaced.
+        to_record = [row for row in candidates + unrecorded
+                     if records.get(row.uuid) is None]
+        db.records_delete(context, [row.uuid for row in to_record
+                                    if row.pre_fault or row.recovery])
+        db.records_create(
+            context, db.PRE_FAULT_KEY,
+            {row.uuid: prefault.encode(host, fault, row)
+             for row in to_record})
         return changed, skipped, retold
 
     @staticmethod

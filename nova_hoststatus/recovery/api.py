@@ -16,14 +16,18 @@ Each server goes through Nova's own evacuate (``compute.api.API.evacuate``:
 the migration record, the scheduler, conductor and the rebuild on the
 destination). What differs from a plain evacuate is the vm_state the
 server is evacuated in: the one recovery restores
-(:data:`prefault.RESTORED_VM_STATE`), set in the very save with which
+(``prefault.RESTORED_VM_STATE``), set in the very save with which
 evacuate marks the server REBUILDING, so the rebuild spawns it running or
 leaves it powered off. Its owner reads REBUILD until it runs elsewhere,
 never ACTIVE on the down host.
 
-Nothing is kept of a recovery but Nova's own state and the pre-fault
-records: a recovery cut short is completed by repeating the call, which
-evacuates what is still on the host with no task running.
+Nothing is kept of a recovery but Nova's own state, the pre-fault
+records, and on each server sent a mark naming the host evacuation (the
+request) it belongs to: nova-hoststatus-watcher follows the marked
+servers to the end of their evacuation, outside nova-api
+(:mod:`nova_hoststatus.recovery.follower`). A recovery cut short is
+completed by repeating the call, which evacuates what is still on the host
+with no task running.
 """
 
 import collections
@@ -42,10 +46,10 @@ import nova_hoststatus.conf
 from nova_hoststatus import context as hs_context
 from nova_hoststatus import db
 from nova_hoststatus import exception
-from nova_hoststatus.hostfault import api as hostfault_api
-from nova_hoststatus.recovery import prefault
-from nova_hoststatus.recovery import status
+from nova_hoststatus import host_state
+from nova_hoststatus import prefault
 from nova_hoststatus.recovery import follower
+from nova_hoststatus.recovery import status
 
 CONF = nova_hoststatus.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -64,10 +68,15 @@ ServerRecovery = collections.namedtuple(
 Evacuation = collections.namedtuple(
     'Evacuation', ['uuid', 'project_id', 'pre_fault', 'restored_vm_state',
                    'reason', 'message', 'migration_uuid'])
+# The servers of a host's recovery: rows of those on the host and of those
+# evacuated from it with a record of its fault, the latest evacuation from
+# the host of each, and ``{uuid: prefault.Record}`` of its fault.
+Servers = collections.namedtuple(
+    'Servers', ['on_host', 'moved', 'evacuations', 'records'])
 # What a host evacuation will do: skip results, rows to evacuate, servers
 # found rebuilt elsewhere; ``context`` is targeted at the host's cell.
 Plan = collections.namedtuple(
-    'Plan', ['context', 'skipped', 'to_evacuate', 'recovered'])
+    'Plan', ['context', 'skipped', 'to_evacuate', 'recovered', 'records'])
 
 # What stock's evacuate controller loads a server with (common.get_instance
 # adds metadata, system_metadata, security_groups and info_cache).
@@ -76,11 +85,15 @@ EVACUATE_ATTRS = ['trusted_certs', 'pci_requests', 'pci_devices',
                   'system_metadata', 'security_groups', 'info_cache']
 
 
-def _skip(row, reason, message=None):
-    pre_fault = prefault.of(row)
-    return Evacuation(row.uuid, row.project_id, pre_fault,
-                      prefault.RESTORED_VM_STATE.get(pre_fault.vm_state),
-                      reason, message, None)
+def _pre_fault(row, records):
+    """``(pre-fault state, restored vm_state)`` of a row."""
+    pre_fault = prefault.state_of(row, records.get(row.uuid))
+    return pre_fault, prefault.RESTORED_VM_STATE.get(pre_fault.vm_state)
+
+
+def _skip(row, records, reason, message=None):
+    return Evacuation(row.uuid, row.project_id,
+                      *_pre_fault(row, records), reason, message, None)
 
 
 class API(object):
@@ -92,20 +105,22 @@ class API(object):
 
     @staticmethod
     def _servers(context, host):
-        """Rows of the host's servers, rows of those evacuated from it.
+        """The Servers of the host's recovery.
 
-        And the latest evacuation from the host of each. Servers leave a
-        reported host only through evacuations, so those evacuated from it
-        are found through its evacuation migrations (on an index of
-        ``source_compute``), never by reading the whole cell.
+        Servers leave a reported host only through evacuations, so those
+        evacuated from it are found through its evacuation migrations (on
+        an index of ``source_compute``), never by reading the whole cell.
         """
         on_host = db.instances_on_host(context, host)
-        evacuations = status.evacuations_from(context, host)
+        evacuations = host_state.evacuations_from(context, host)
         here = {row.uuid for row in on_host}
-        gone = [uuid for uuid in evacuations if uuid not in here]
-        moved = [row for row in db.pre_fault_instances(context, gone)
-                 if prefault.failed_host(row) == host]
-        return on_host, moved, evacuations
+        gone = db.instances_with_records(
+            context, [uuid for uuid in evacuations if uuid not in here])
+        fault = prefault.current_fault(on_host + gone, host)
+        records = {row.uuid: prefault.of_fault(row, host, fault)
+                   for row in on_host + gone}
+        moved = [row for row in gone if records[row.uuid] is not None]
+        return Servers(on_host, moved, evacuations, records)
 
     def show(self, context, host):
         """The host's state, with the recovery of each of its servers.
@@ -114,21 +129,19 @@ class API(object):
             tuples while the host is reported down or servers evacuated
             from it still have their record; else None.
         """
-        with hostfault_api.compute_service(context, host) as compute:
+        with host_state.compute_service(context, host) as compute:
             cctxt, service = compute
-            on_host, moved, evacuations = self._servers(cctxt, host)
+            servers = self._servers(cctxt, host)
         recovery = None
-        if service.forced_down or moved:
-            recovery = []
-            for row in on_host + moved:
-                pre_fault = prefault.of(row)
-                recovery.append(ServerRecovery(
+        if service.forced_down or servers.moved:
+            recovery = [
+                ServerRecovery(
                     row.uuid, row.project_id, row.host, row.vm_state,
-                    row.task_state, pre_fault,
-                    prefault.RESTORED_VM_STATE.get(pre_fault.vm_state),
-                    status.recovery_status(row, host,
-                                           evacuations.get(row.uuid))))
-        return hostfault_api.HostState(
+                    row.task_state, *_pre_fault(row, servers.records),
+                    status.recovery_status(
+                        row, host, servers.evacuations.get(row.uuid)))
+                for row in servers.on_host + servers.moved]
+        return host_state.HostState(
             service, self.servicegroup_api.service_is_up(service),
             recovery=recovery)
 
@@ -139,23 +152,23 @@ class API(object):
         :raises: HostNotFound, HostNotReported, ServersNotOnHost,
             DestinationInvalid, DestinationNotFound.
         """
-        with hostfault_api.compute_service(context, host) as compute:
+        with host_state.compute_service(context, host) as compute:
             return self._plan_in_cell(*compute, host, destination, servers)
 
-    def _plan_in_cell(self, context, service, host, destination, servers):
+    def _plan_in_cell(self, context, service, host, destination, wanted):
         if (not service.forced_down or
                 self.servicegroup_api.service_is_up(service)):
             raise exception.HostNotReported(host=host)
         if destination is not None:
             self._check_destination(context, host, destination)
-        on_host, moved, evacuations = self._servers(context, host)
-        skipped, to_evacuate = self._plan(host, on_host, moved, evacuations,
-                                          servers)
+        servers = self._servers(context, host)
+        skipped, to_evacuate = self._plan(host, servers, wanted)
         recovered = [
-            row.uuid for row in moved
-            if status.recovery_status(row, host, evacuations.get(
+            row.uuid for row in servers.moved
+            if status.recovery_status(row, host, servers.evacuations.get(
                 row.uuid)) == status.RECOVERED]
-        return Plan(context, skipped, to_evacuate, recovered)
+        return Plan(context, skipped, to_evacuate, recovered,
+                    servers.records)
 
     def evacuate(self, context, host, destination=None, servers=None):
         """Evacuate the servers of a reported host; return each result.
@@ -166,43 +179,72 @@ class API(object):
         :returns: Evacuation tuples, accepted ones with their migration.
         :raises: as :meth:`plan`, before anything is evacuated.
         """
-        with hostfault_api.compute_service(context, host) as compute:
+        with host_state.compute_service(context, host) as compute:
             plan = self._plan_in_cell(*compute, host, destination, servers)
+            cctxt = plan.context
             if plan.recovered:
-                # Rebuilt elsewhere, their follower gone (nova-api
-                # restarted): nothing left to restore.
-                db.pre_fault_states_delete(plan.context, plan.recovered)
+                # Rebuilt elsewhere, their end not followed (no watcher
+                # ran): nothing left to restore.
+                db.records_delete(cctxt, plan.recovered)
+            # Marked before they are sent, so that the watcher follows
+            # every evacuation accepted, whatever happens to this process.
+            self._mark(cctxt, host, plan.to_evacuate)
         results = plan.skipped + self._evacuate_all(
-            plan.context, host, destination, plan.to_evacuate)
-        follower.follow(hs_context.for_thread(plan.context), host, results)
+            cctxt, host, destination, plan.to_evacuate, plan.records)
+        sent = {row.uuid for row in plan.to_evacuate}
+        self._unmark(cctxt, [r.uuid for r in results
+                             if r.reason is not None and r.uuid in sent])
         LOG.info('Host %(host)s recovery: %(accepted)d of %(total)d '
                  'servers evacuating.',
                  {'host': host, 'total': len(results),
                   'accepted': sum(1 for r in results if r.reason is None)})
         return results
 
+    @staticmethod
+    def _mark(context, host, rows):
+        """Mark ``rows`` as sent by this host evacuation."""
+        uuids = [row.uuid for row in rows]
+        db.records_delete(context, [row.uuid for row in rows if row.recovery],
+                          keys=(db.RECOVERY_KEY,))
+        mark = follower.mark(host, context.request_id)
+        db.records_create(context, db.RECOVERY_KEY,
+                          {uuid: mark for uuid in uuids})
+
+    @staticmethod
+    def _unmark(context, uuids):
+        """Unmark the servers this host evacuation did not evacuate."""
+        try:
+            db.records_delete(context, uuids, keys=(db.RECOVERY_KEY,))
+        except db_exc.DBError:
+            # The others are evacuating: answer. The watcher tells these
+            # as not recovered.
+            LOG.warning('Cannot unmark servers %s, not evacuated.', uuids,
+                        exc_info=True)
+
     @classmethod
-    def _plan(cls, host, on_host, moved, evacuations, servers):
+    def _plan(cls, host, servers, wanted):
         """``(skip results, rows to evacuate)`` of the wanted servers.
 
         :raises: ServersNotOnHost.
         """
+        on_host, moved, records = (servers.on_host, servers.moved,
+                                   servers.records)
         results = []
-        if servers is not None:
-            wanted = set(servers)
+        if wanted is not None:
+            wanted = set(wanted)
             moved = {row.uuid: row for row in moved}
             on_host = [row for row in on_host if row.uuid in wanted]
-            results = [_skip(moved[uuid], SKIP_EVACUATED)
-                       for uuid in servers if uuid in moved]
+            results = [_skip(moved[uuid], records, SKIP_EVACUATED)
+                       for uuid in sorted(wanted) if uuid in moved]
             results.extend(cls._evacuated_before(
                 host, wanted - set(moved) - {row.uuid for row in on_host},
-                evacuations))
+                servers.evacuations))
         to_evacuate = []
         for row in on_host:
             if row.vm_state not in status.EVACUABLE_VM_STATES:
-                results.append(_skip(row, SKIP_NOT_EVACUABLE))
+                results.append(_skip(row, records, SKIP_NOT_EVACUABLE))
             elif row.task_state is not None:
-                results.append(_skip(row, SKIP_TASK))
+                results.append(_skip(row, records, SKIP_TASK))
             else:
                 to_evacuate.append(row)
         return results, to_evacuate
@@ -242,7 +284,7 @@ class API(object):
         except nova_exception.ComputeHostNotFound:
             raise exception.DestinationNotFound(destination=destination)
 
-    def _evacuate_all(self, context, host, destination, rows):
+    def _evacuate_all(self, context, host, destination, rows, records):
         """Evacuate ``rows``, at most ``evacuate_workers`` at a time.
 
         :param context: targeted at the host's cell, as stock's evacuate
@@ -256,24 +298,23 @@ class API(object):
         def evacuate(row):
             wctxt = hs_context.for_thread(context)
             wctxt.update_store()
-            return self._evacuate_one(wctxt, destination, row)
+            return self._evacuate_one(wctxt, destination, row, records)
 
         workers = min(CONF.hoststatus.evacuate_workers, len(rows))
         with futures.ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(evacuate, rows))
         return self._with_migrations(context, host, results)
 
-    def _evacuate_one(self, context, destination, row):
-        pre_fault = prefault.of(row)
-        restored = prefault.RESTORED_VM_STATE.get(pre_fault.vm_state,
-                                                  vm_states.STOPPED)
+    def _evacuate_one(self, context, destination, row, records):
+        pre_fault, restored = _pre_fault(row, records)
+        restored = restored or vm_states.STOPPED
         try:
             instance = objects.Instance.get_by_uuid(
                 context, row.uuid, expected_attrs=EVACUATE_ATTRS)
         except nova_exception.InstanceNotFound:
-            return _skip(row, SKIP_STATE_CHANGED)
+            return _skip(row, records, SKIP_STATE_CHANGED)
         if instance.vm_state != row.vm_state:
-            return _skip(row, SKIP_STATE_CHANGED)
+            return _skip(row, records, SKIP_STATE_CHANGED)
         # Saved with the REBUILDING task by evacuate itself: see the module
         # docstring.
         instance.vm_state = restored
@@ -284,15 +325,15 @@ class API(object):
         except (nova_exception.InstanceInvalidState,
                 nova_exception.UnexpectedTaskStateError,
                 nova_exception.InstanceNotFound):
-            return _skip(row, SKIP_STATE_CHANGED)
+            return _skip(row, records, SKIP_STATE_CHANGED)
         except nova_exception.NovaException as exc:
             LOG.warning('Evacuation refused: %s', exc, instance=instance)
-            return _skip(row, SKIP_REFUSED, exc.format_message())
+            return _skip(row, records, SKIP_REFUSED, exc.format_message())
         except Exception as exc:
             # As stock evacuate would answer 500; the other servers' results
             # still need answering.
             LOG.exception('Evacuation failed.', instance=instance)
-            return _skip(row, SKIP_REFUSED,
+            return _skip(row, records, SKIP_REFUSED,
                          'Unexpected error: %s' % type(exc).__name__)
         return Evacuation(row.uuid, row.project_id, pre_fault, restored,
                           None, None, None)
@@ -303,7 +344,7 @@ class API(object):
         if all(r.reason for r in results):
             return results
         try:
-            evacuations = status.evacuations_from(context, host)
+            evacuations = host_state.evacuations_from(context, host)
         except db_exc.DBError:
             # The evacuations are under way: answer them, without their
             # migration (GET state shows it).

@@ -10,29 +10,38 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Follow a host evacuation until it ends; then tell of it.
+"""Follow host evacuations to their end; then tell of each.
 
-Off the request path, on nova-api's default executor: the evacuated
-servers are read (one query a poll) until none is being rebuilt any more.
-Then the records of those rebuilt elsewhere are removed and
-``host_fault.recover`` tells each server's result. A nova-api that stops
-before that sends nothing: repeating the host evacuation removes the
-records of the servers it finds rebuilt.
+A host evacuation marks each server it sends (``db.RECOVERY_KEY``: the
+host and the request that sent it) before nova-api hands it to Nova's
+evacuate. ``nova-hoststatus-watcher`` calls :func:`follow` for each host
+reported down at each of its checks: once none of the servers one request
+sent is still being evacuated (or ``[hoststatus] recovery_timeout`` has
+passed since), ``host_fault.recover`` tells each one's result; then the
+records of those recovered and the marks of all are removed.
+
+The state is the database's only: nova-api may be restarted or recycled at
+any time, and a watcher that restarts, or another that takes over, carries
+on where the last one was. A recovery is told once when its watcher is
+not killed between sending and removing the marks; at least once otherwise.
 """
 
-import time
+import collections
+import datetime
 
 from oslo_log import log as logging
+from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 
 from nova.notifications.objects import base as notification_base
 from nova.objects import fields
-from nova import thread_pool_factory
 
 import nova_hoststatus.conf
 from nova_hoststatus import db
+from nova_hoststatus import host_state
 from nova_hoststatus.objects import host_fault as host_fault_obj
 from nova_hoststatus.objects import notification
+from nova_hoststatus import prefault
 from nova_hoststatus.recovery import status as recovery_status
 
 CONF = nova_hoststatus.conf.CONF
@@ -40,70 +49,109 @@ LOG = logging.getLogger(__name__)
 
 Result = notification.HostRecoveryResult
 
-
-def follow(context, host, evacuations):
-    """Follow the accepted ``evacuations`` of ``host``.
-
-    :param context: a context targeted at the host's cell.
-    """
-    accepted = {e.uuid: e for e in evacuations if e.reason is None}
-    if accepted:
-        thread_pool_factory.spawn(_logged, context, host, accepted)
+# A server's mark: which host evacuation sent it, and when.
+Mark = collections.namedtuple('Mark', ['host', 'request_id', 'sent_at'])
 
 
-def _logged(context, host, accepted):
-    # Nothing waits for the future: say what went wrong here.
+def mark(host, request_id):
+    """The mark of the servers one host evacuation of ``host`` sends."""
+    return jsonutils.dumps({'version': 1, 'host': host,
+                            'request_id': request_id,
+                            'sent_at': timeutils.utcnow().isoformat()})
+
+
+def decode_mark(value):
+    """The Mark of a stored value; None if it is of no known version."""
     try:
-        _follow(context, host, accepted)
-    except Exception:
-        LOG.exception('Following the recovery of host %s failed.', host)
+        record = jsonutils.loads(value)
+        return Mark(record['host'], record['request_id'],
+                    timeutils.normalize_time(
+                        timeutils.parse_isotime(record['sent_at'])))
+    except (ValueError, TypeError, KeyError):
+        LOG.warning('Ignoring a recovery mark this release cannot read: '
+                    '%s', value)
+        return None
 
 
-def _result(row, host, evacuation):
-    if row is None:
-        # Deleted meanwhile.
-        return Result.FAILED
-    status = recovery_status.recovery_status(row, host, evacuation)
-    if status == recovery_status.EVACUATING:
+# Statuses of a sent server whose evacuation has not ended: running, or
+# not begun yet (the mark is written before the server is handed to Nova).
+_UNDER_WAY = frozenset([recovery_status.EVACUATING, recovery_status.PENDING])
+
+
+def _result(status, timed_out):
+    if status == recovery_status.RECOVERED:
+        return Result.RECOVERED
+    if status == recovery_status.EVACUATING and timed_out:
         return Result.TIMED_OUT
-    return Result.RECOVERED if status == recovery_status.RECOVERED \
-        else Result.FAILED
+    return Result.FAILED
 
 
-def _follow(context, host, accepted):
-    deadline = time.monotonic() + CONF.hoststatus.recovery_timeout
-    while True:
-        rows = {row.uuid: row
-                for row in db.instances_by_uuid(context, list(accepted))}
-        evacuations = recovery_status.evacuations_from(context, host)
-        results = {uuid: _result(rows.get(uuid), host,
-                                 evacuations.get(uuid))
-                   for uuid in accepted}
-        if (Result.TIMED_OUT not in results.values() or
-                time.monotonic() > deadline):
-            break
-        time.sleep(CONF.hoststatus.recovery_poll_interval)
-    recovered = [uuid for uuid, result in results.items()
-                 if result == Result.RECOVERED]
-    if recovered:
-        db.pre_fault_states_delete(context, recovered)
-    LOG.info('Host %(host)s recovery ended: %(recovered)d of %(total)d '
-             'servers recovered.',
-             {'host': host, 'recovered': len(recovered),
-              'total': len(accepted)})
-    _send(context, host, accepted, rows, results)
+def follow(context, host):
+    """Tell the host evacuations of ``host`` that ended; tidy after them.
+
+    A constant number of statements on indexes: the host's evacuations,
+    its servers, the servers evacuated from it.
+
+    :param context: targeted at the host's cell.
+    :returns: the request ids of the host evacuations told.
+    """
+    evacuations = host_state.evacuations_from(context, host)
+    on_host = db.instances_on_host(context, host)
+    here = {row.uuid for row in on_host}
+    rows = on_host + db.instances_with_records(
+        context, [uuid for uuid in evacuations if uuid not in here])
+    sent = collections.defaultdict(list)
+    unmarked_recovered = []
+    for row in rows:
+        status = recovery_status.recovery_status(
+            row, host, evacuations.get(row.uuid))
+        found = row.recovery and decode_mark(row.recovery)
+        if found and found.host == host:
+            sent[found.request_id].append((row, found, status))
+        elif (row.host != host and status == recovery_status.RECOVERED and
+                prefault.of_host(row, host)):
+            # Recovered by a stock evacuate, or told as timed out before
+            # its end: nothing left to restore, nothing to tell.
+            unmarked_recovered.append(row.uuid)
+    if unmarked_recovered:
+        db.records_delete(context, unmarked_recovered)
+
+    deadline = timeutils.utcnow() - datetime.timedelta(
+        seconds=CONF.hoststatus.recovery_timeout)
+    told = []
+    for request_id, servers in sent.items():
+        timed_out = min(found.sent_at for _row, found, _s in servers) < \
+            deadline
+        if not timed_out and any(status in _UNDER_WAY
+                                 for _row, _found, status in servers):
+            continue
+        results = {row.uuid: _result(status, timed_out)
+                   for row, _found, status in servers}
+        _send(context, host, request_id, [row for row, _f, _s in servers],
+              results)
+        recovered = [uuid for uuid, result in results.items()
+                     if result == Result.RECOVERED]
+        db.records_delete(context, recovered)
+        db.records_delete(context, [uuid for uuid in results
+                                    if uuid not in recovered],
+                          keys=(db.RECOVERY_KEY,))
+        LOG.info('Host %(host)s recovery %(request)s ended: %(recovered)d '
+                 'of %(total)d servers recovered.',
+                 {'host': host, 'request': request_id,
+                  'recovered': len(recovered), 'total': len(results)})
+        told.append(request_id)
+    return told
 
 
-def _send(context, host, accepted, rows, results):
-    servers = []
-    for uuid, evacuation in accepted.items():
-        row = rows.get(uuid)
-        servers.append(notification.HostRecoveryServerPayload(
-            instance_uuid=uuid, project_id=evacuation.project_id,
-            host=row.host if row else None,
-            pre_fault_vm_state=evacuation.pre_fault.vm_state,
-            vm_state=row.vm_state if row else None,
-            result=results[uuid]))
+def _send(context, host, request_id, rows, results):
+    payloads = []
+    for row in rows:
+        record = prefault.of_host(row, host)
+        payloads.append(notification.HostRecoveryServerPayload(
+            instance_uuid=row.uuid, project_id=row.project_id,
+            host=row.host,
+            pre_fault_vm_state=prefault.state_of(row, record).vm_state,
+            vm_state=row.vm_state, result=results[row.uuid]))
     notification.HostRecoveryNotification(
         priority=fields.NotificationPriority.INFO,
         event_type=notification.HostFaultEventType(
@@ -112,5 +160,5 @@ def _send(context, host, accepted, rows, results):
         publisher=notification_base.NotificationPublisher(
             host=CONF.host, source=fields.NotificationSource.API),
         payload=notification.HostRecoveryPayload(
-            host=host, request_id=context.request_id,
-            ended_at=timeutils.utcnow(), servers=servers)).emit(context)
+            host=host, request_id=request_id,
+            ended_at=timeutils.utcnow(), servers=payloads)).emit(context)

@@ -16,7 +16,8 @@ and task_state, and its latest evacuation migration from the host.
 """
 
 from nova.compute import vm_states
-from nova import objects
+
+from nova_hoststatus import host_state
 
 # The vm_states Nova's evacuate accepts.
 EVACUABLE_VM_STATES = frozenset([vm_states.ACTIVE, vm_states.STOPPED,
@@ -34,18 +35,6 @@ RECOVERED = 'recovered'
 # - its evacuation left it in error:
 FAILED = 'failed'
 
-# Statuses of an evacuation migration still running, and failed.
-MIGRATION_RUNNING = frozenset(['accepted', 'pre-migrating', 'running'])
-MIGRATION_FAILED = frozenset(['error', 'failed'])
-
-
-def evacuations_from(context, host):
-    """``{instance uuid: its latest evacuation Migration from host}``."""
-    migrations = objects.MigrationList.get_by_filters(
-        context, {'source_compute': host, 'migration_type': 'evacuation'})
-    return {migration.instance_uuid: migration
-            for migration in sorted(migrations, key=lambda m: m.id)}
-
 
 def recovery_status(row, failed_host, evacuation=None):
     """Where the server of ``row`` is in the recovery of ``failed_host``.
@@ -55,11 +44,11 @@ def recovery_status(row, failed_host, evacuation=None):
         and task more than once before it is done.
     """
     migration_status = evacuation.status if evacuation else None
-    if migration_status in MIGRATION_RUNNING or (
+    if migration_status in host_state.MIGRATION_RUNNING or (
             row.task_state or '').startswith('rebuild'):
         return EVACUATING
     if row.host == failed_host:
-        if migration_status in MIGRATION_FAILED:
+        if migration_status in host_state.MIGRATION_FAILED:
             return FAILED
         if row.task_state is None and row.vm_state in EVACUABLE_VM_STATES:
             return PENDING

@@ -23,6 +23,7 @@ from nova import servicegroup
 
 import nova_hoststatus.conf
 from nova_hoststatus.notifications import host_status
+from nova_hoststatus.recovery import follower
 
 CONF = nova_hoststatus.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -51,6 +52,9 @@ class HostStatusWatcher(object):
     Several watchers may run: with ``[hoststatus] coordination_url`` they
     share a tooz lock, every one checks, and only its holder tells owners;
     when the holder stops, another takes the lock at its next check.
+
+    The holder also follows the host evacuations of the hosts reported
+    down (:mod:`nova_hoststatus.recovery.follower`).
     """
 
     def __init__(self):
@@ -112,18 +116,31 @@ class HostStatusWatcher(object):
                 LOG.warning('Cell %s did not answer: its hosts are not '
                             'checked this time.', cell_uuid)
                 continue
-            cctxt = None
+            cctxt = nova_context.get_admin_context()
+            nova_context.set_target_cell(cctxt, cells[cell_uuid])
             for service in services:
                 change = self._changed(cell_uuid, service)
                 if change is None:
                     continue
                 found.append(change)
                 if leading:
-                    if cctxt is None:
-                        cctxt = nova_context.get_admin_context()
-                        nova_context.set_target_cell(cctxt, cells[cell_uuid])
                     host_status.changed(cctxt, *change)
+            if leading:
+                self._follow_recoveries(cctxt, services)
         return found
+
+    @staticmethod
+    def _follow_recoveries(context, services):
+        """Follow the host evacuations of the reported hosts of a cell."""
+        for service in services:
+            if not service.forced_down:
+                continue
+            try:
+                follower.follow(context, service.host)
+            except Exception:
+                # Followed again at the next check, from the database.
+                LOG.exception('Following the recovery of host %s failed.',
+                              service.host)
 
     def _changed(self, cell_uuid, service):
         key = (cell_uuid, service.host)

@@ -31,6 +31,7 @@ from nova.db.main import api as main_db
 from nova.tests import fixtures as nova_fixtures
 
 from tests.functional import test_robustness
+from tests.functional import watching
 
 STOPPED = ('stopped', None, 4)
 ACTIVE = ('active', None, 1)
@@ -144,8 +145,7 @@ class MultiCellTest(test_robustness.RobustnessTestBase):
                     server, {'status': status,
                              'OS-EXT-SRV-ATTR:host': 'host3',
                              'OS-EXT-STS:task_state': None})
-            self.notifier.wait_for_versioned_notifications(
-                'host_fault.recover')
+            watching.follow_recoveries(self)
 
         self.assertEqual(
             {active['id']: ('accepted', None, None),

@@ -45,6 +45,7 @@ from nova_hoststatus.notifications import host_fault
 from nova_hoststatus.objects import host_status as host_status_obj
 from nova_hoststatus.objects import notification as notification_obj
 from tests.functional import base
+from tests.functional import watching
 
 CONF = nova.conf.CONF
 SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -549,7 +550,7 @@ class HostRecoverNotificationSampleTest(SampleVerifying,
         server = self._boot('host1', 'vm1')
         self._put_host('host1', {'host_down_reported': True})
         self.admin_api.api_post('/os-hosts/host1/evacuate', {'evacuate': {}})
-        self.notifier.wait_for_versioned_notifications('host_fault.recover')
+        watching.follow_recoveries(self)
         actual = self._versioned('host_fault.recover')[0]
         servers = actual['payload']['nova_object.data']['servers']
         self._verify_notification(

@@ -22,11 +22,16 @@ from oslo_utils.fixture import uuidsentinel
 
 from nova.compute import api as compute_api
 from nova.compute import power_state
+from nova.conductor import manager as conductor_manager
+from nova import context as nova_context
 from nova import objects
 from nova import test
 from nova.virt import fake
 
+from nova_hoststatus import db
+from nova_hoststatus.watcher import watcher
 from tests.functional import base
+from tests.functional import watching
 
 
 class HostEvacuateTest(base.HostStatusTestBase):
@@ -38,10 +43,7 @@ class HostEvacuateTest(base.HostStatusTestBase):
 
     def _recover_notification(self):
         """``{uuid: (result, vm_state, host)}`` of host_fault.recover."""
-        self.notifier.wait_for_versioned_notifications('host_fault.recover')
-        payload, = [n['payload']['nova_object.data']
-                    for n in self.notifier.versioned_notifications
-                    if n['event_type'] == 'host_fault.recover']
+        payload, = watching.follow_recoveries(self)
         self.assertEqual('host1', payload['host'])
         return {server['nova_object.data']['instance_uuid']:
                 (server['nova_object.data']['result'],
@@ -297,12 +299,9 @@ class FailedRebuildTest(base.HostStatusTestBase):
         with mock.patch.object(fake.FakeDriver, 'spawn',
                                side_effect=test.TestingException('no')):
             self._evacuate_host('host1')
-            self.notifier.wait_for_versioned_notifications(
-                'host_fault.recover')
+            recover, = watching.follow_recoveries(self)
 
-        result, = [n['payload']['nova_object.data']['servers'][0]
-                   for n in self.notifier.versioned_notifications
-                   if n['event_type'] == 'host_fault.recover']
+        result = recover['servers'][0]
         self.assertEqual('failed', result['nova_object.data']['result'])
         self.assertEqual(
             {server['id']: 'failed'},
@@ -315,3 +314,145 @@ class FailedRebuildTest(base.HostStatusTestBase):
         self._wait_for_server_parameter(
             server, {'status': 'ACTIVE', 'OS-EXT-SRV-ATTR:host': 'host2',
                      'OS-EXT-STS:task_state': None})
+
+
+class FaultScopedRecordsTest(base.HostStatusTestBase):
+    """Recovery restores the state a server had before *this* fault."""
+
+    def _clear(self, host):
+        self._put_host(host, {'host_down_reported': False})
+
+    def test_a_record_of_an_earlier_fault_is_not_used(self):
+        server = self._boot('host1')
+        self._report_host_down('host1')
+        self._clear('host1')
+        # host1's compute never stopped: its owner can start and stop the
+        # server again.
+        self._start_server(server)
+        self._stop_server(server)
+
+        self._report_host_down('host1')
+        body = self._evacuate_host('host1')['evacuate']
+
+        self.assertEqual(
+            [('stopped', 'stopped')],
+            [(s['pre_fault']['vm_state'], s['restored_vm_state'])
+             for s in body['servers']])
+        self._wait_for_server_parameter(
+            server, {'status': 'SHUTOFF', 'OS-EXT-SRV-ATTR:host': 'host2',
+                     'OS-EXT-STS:task_state': None})
+
+    def test_clear_removes_the_records_of_its_fault(self):
+        self._boot('host1')
+        self._report_host_down('host1')
+        with base.cell_context(self) as cctxt:
+            self.assertEqual(1, len([
+                row for row in db.instances_on_host(cctxt, 'host1')
+                if row.pre_fault]))
+
+        self._clear('host1')
+
+        with base.cell_context(self) as cctxt:
+            self.assertEqual([], [
+                row.uuid for row in db.instances_on_host(cctxt, 'host1')
+                if row.pre_fault or row.recovery])
+
+    def test_recovered_records_go_when_the_report_is_cleared(self):
+        """No watcher followed the recovery: clearing tidies after it."""
+        server = self._boot('host1')
+        self._report_host_down('host1')
+        self._evacuate_host('host1')
+        self._wait_for_server_parameter(
+            server, {'status': 'ACTIVE', 'OS-EXT-SRV-ATTR:host': 'host2'})
+        self.restart_compute_service(self.computes['host1'])
+
+        self._clear('host1')
+
+        with base.cell_context(self) as cctxt:
+            row, = db.instances_with_records(cctxt, [server['id']])
+        self.assertEqual((None, None), (row.pre_fault, row.recovery))
+
+
+class FollowedOutsideTheAPITest(base.HostStatusTestBase):
+    """host_fault.recover comes from the watcher, once, whoever it is."""
+
+    def test_told_once_by_whichever_watcher_follows(self):
+        servers = [self._boot('host1', name='s%d' % i) for i in range(2)]
+        self._report_host_down('host1')
+        self._evacuate_host('host1')
+        for server in servers:
+            self._wait_for_server_parameter(
+                server, {'status': 'ACTIVE', 'OS-EXT-SRV-ATTR:host': 'host2',
+                         'OS-EXT-STS:task_state': None})
+        # nova-api keeps nothing of it: only a watcher tells.
+        self.assertEqual([], watching.recover_notifications(self))
+
+        # A watcher, then another one (as after a restart or a take-over).
+        recover, = watching.follow_recoveries(self)
+        first = watcher.HostStatusWatcher()
+        for check in range(3):
+            first.check(nova_context.get_admin_context())
+            watcher.HostStatusWatcher().check(
+                nova_context.get_admin_context())
+
+        self.assertEqual(1, len(watching.recover_notifications(self)))
+        self.assertEqual(
+            {s['id']: 'recovered' for s in servers},
+            {s['nova_object.data']['instance_uuid']:
+             s['nova_object.data']['result'] for s in recover['servers']})
+        with base.cell_context(self) as cctxt:
+            self.assertEqual(
+                [(None, None)] * 2,
+                [(row.pre_fault, row.recovery) for row in
+                 db.instances_with_records(cctxt, [s['id']
+                                                   for s in servers])])
+
+
+class RepeatedReportDuringRecoveryTest(base.HostStatusTestBase):
+    """A monitor repeats its report while the evacuations run."""
+
+    # The rebuilds run on the conductor's and computes' own threads.
+    CAST_AS_CALL = False
+
+    def setUp(self):
+        super().setUp()
+        # The conductor holds each rebuild until the test lets it go: the
+        # servers wait on host1 with the REBUILDING task.
+        self.go = threading.Event()
+        self.addCleanup(self.go.set)
+        rebuild = conductor_manager.ComputeTaskManager.rebuild_instance
+
+        def held(manager, context, instance, *args, **kwargs):
+            self.go.wait(60)
+            return rebuild(manager, context, instance, *args, **kwargs)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.conductor.manager.ComputeTaskManager.rebuild_instance',
+            held))
+
+    def test_servers_being_evacuated_are_left_alone(self):
+        active = self._boot('host1', name='active')
+        stopped = self._stop_server(self._boot('host1', name='stopped'))
+        self._report_host_down('host1')
+        self._evacuate_host('host1')
+        for server in (active, stopped):
+            self._wait_for_server_parameter(
+                server, {'OS-EXT-SRV-ATTR:host': 'host1',
+                         'OS-EXT-STS:task_state': 'rebuilding'})
+
+        host = self._report_host_down('host1')
+
+        self.assertEqual([], host['instances_changed'])
+        self.assertEqual(
+            {active['id']: 'being_evacuated',
+             stopped['id']: 'being_evacuated'},
+            {s['id']: s['reason'] for s in host['instances_skipped']})
+        self.go.set()
+        for server, status in ((active, 'ACTIVE'), (stopped, 'SHUTOFF')):
+            self._wait_for_server_parameter(
+                server, {'status': status, 'OS-EXT-SRV-ATTR:host': 'host2',
+                         'OS-EXT-STS:task_state': None})
+        recover, = watching.follow_recoveries(self)
+        self.assertEqual(
+            ['recovered', 'recovered'],
+            [s['nova_object.data']['result'] for s in recover['servers']])

@@ -17,9 +17,10 @@ import testtools
 from nova import objects
 
 from nova_hoststatus import exception
+from nova_hoststatus import host_state
 from nova_hoststatus.hostfault import api
 
-MAINT = api.MAINTENANCE_REASON
+MAINT = host_state.MAINTENANCE_REASON
 
 
 def _service(disabled=False, reason=None, forced_down=False):

@@ -71,7 +71,7 @@ _instance_skip = {
         'reason': {
             'type': 'string',
             'enum': ['untouched_vm_state', 'already_in_target_state',
-                     'state_changed_concurrently'],
+                     'state_changed_concurrently', 'being_evacuated'],
         },
     },
     'required': ['id', 'project_id', 'vm_state', 'task_state', 'reason'],
