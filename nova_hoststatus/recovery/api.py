@@ -74,7 +74,8 @@ Evacuation = collections.namedtuple(
 Servers = collections.namedtuple(
     'Servers', ['on_host', 'moved', 'evacuations', 'records'])
 # What a host evacuation will do: skip results, rows to evacuate, servers
-# found rebuilt elsewhere; ``context`` is targeted at the host's cell.
+# found rebuilt elsewhere whose records are left; ``context`` is targeted at
+# the host's cell.
 Plan = collections.namedtuple(
     'Plan', ['context', 'skipped', 'to_evacuate', 'recovered', 'records'])
 
@@ -163,10 +164,13 @@ class API(object):
             self._check_destination(context, host, destination)
         servers = self._servers(context, host)
         skipped, to_evacuate = self._plan(host, servers, wanted)
+        # Rebuilt elsewhere and no longer followed (a marked one is the
+        # watcher's to tell): nothing left to restore.
         recovered = [
             row.uuid for row in servers.moved
-            if status.recovery_status(row, host, servers.evacuations.get(
-                row.uuid)) == status.RECOVERED]
+            if row.recovery is None and status.recovery_status(
+                row, host, servers.evacuations.get(row.uuid)) ==
+            status.RECOVERED]
         return Plan(context, skipped, to_evacuate, recovered,
                     servers.records)
 
@@ -182,10 +186,7 @@ class API(object):
         with host_state.compute_service(context, host) as compute:
             plan = self._plan_in_cell(*compute, host, destination, servers)
             cctxt = plan.context
-            if plan.recovered:
-                # Rebuilt elsewhere, their end not followed (no watcher
-                # ran): nothing left to restore.
-                db.records_delete(cctxt, plan.recovered)
+            db.records_delete(cctxt, plan.recovered)
             # Marked before they are sent, so that the watcher follows
             # every evacuation accepted, whatever happens to this process.
             self._mark(cctxt, host, plan.to_evacuate)

@@ -222,6 +222,11 @@ class HostEvacuateTest(base.HostStatusTestBase):
             {s['id']: (s['result'], s['reason']) for s in body['servers']})
         self._wait_until_recovered([second], ['ACTIVE'])
         self.assertEqual(2, len(self._evacuations()))
+        # Each host evacuation is told, the first one too.
+        self.assertEqual(
+            [[first['id']], [second['id']]],
+            [[s['nova_object.data']['instance_uuid'] for s in n['servers']]
+             for n in watching.follow_recoveries(self, count=2)])
         # Nothing is left to recover: the records are gone.
         self.assertEqual([], self._evacuate_host('host1')['evacuate'][
             'servers'])
