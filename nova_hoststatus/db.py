@@ -41,18 +41,28 @@ def writer(context):
 
 
 @main_db.pick_context_manager_writer
-def service_update(context, service_id, values):
-    """Update columns of a service row and nothing else.
+def service_compare_and_set(context, service_id, expected, values):
+    """Set columns of a service row still as ``expected``; nothing else.
 
     ``updated_at`` is kept as it is: the DB servicegroup driver reads it as
-    the last heartbeat, and an administrative change is not one.
+    the last heartbeat, and an administrative change is not one. The row
+    stays locked until the transaction ends, so that two updates of one
+    host (two monitors reporting it at once) run one after the other.
+
+    :returns: whether the row was as expected (and is now set).
     """
-    query = (sa.update(models.Service)
-             .where(models.Service.id == service_id,
-                    models.Service.deleted == 0)
-             .values(updated_at=models.Service.updated_at, **values)
+    service = models.Service
+    query = (sa.update(service)
+             .where(service.id == service_id, service.deleted == 0,
+                    *[getattr(service, column) == value
+                      if value is not None else
+                      getattr(service, column).is_(None)
+                      for column, value in expected.items()])
+             .values(updated_at=service.updated_at, **values)
              .execution_options(synchronize_session=False))
-    context.session.execute(query)
+    # MySQL drivers count matched rows (SQLAlchemy asks for FOUND_ROWS),
+    # as SQLite does: setting a value a column already has still counts.
+    return context.session.execute(query).rowcount == 1
 
 
 # The instance system_metadata keys of the package: a server's pre-fault

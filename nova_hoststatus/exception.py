@@ -74,6 +74,11 @@ class DestinationNotFound(exception.NotFound):
     msg_fmt = "No compute host %(destination)s to evacuate to."
 
 
+class HostUpdatedConcurrently(HostConflict):
+    msg_fmt = ("Host %(host)s was updated by other requests while this one "
+               "was; nothing was changed by it. Retry.")
+
+
 class RecoveryInProgress(HostConflict):
     msg_fmt = ("The host down report of %(host)s cannot be cleared while its "
                "servers are being evacuated; retry when they are.")

@@ -126,6 +126,15 @@ def _service_changes(service, enabled, maintenance, host_down_reported,
     return changes
 
 
+# How often an update reads the service again when another update of the
+# host committed first.
+SERVICE_RACE_RETRIES = 3
+
+
+class _ServiceRaced(Exception):
+    """The service changed between its read and the update's commit."""
+
+
 class API(object):
     """The host fault operations; callers pass an admin-checked context."""
 
@@ -148,48 +157,60 @@ class API(object):
         :returns: a HostState; after a report it lists the changed and the
             skipped instances.
         """
-        with host_state.compute_service(context, host) as compute:
-            cctxt, service = compute
-            changes = _service_changes(service, enabled, maintenance,
-                                       host_down_reported, reason)
-            if changes.get('forced_down') is False:
-                self._assert_evacuations_completed(cctxt, host)
-
-            # A report of a host reported already: the same fault, told
-            # again (see _stop_instances).
-            repeated = bool(host_down_reported and service.forced_down)
-            changed, skipped, retold = self._commit(
-                cctxt, service.id, host, changes, host_down_reported,
-                repeated)
-
-            self._service_changed(cctxt, service, changes, changed, reason,
-                                  retold)
-            LOG.info('Host %(host)s updated: service %(changes)s, '
-                     '%(changed)s instances changed.',
-                     {'host': host, 'changes': changes,
-                      'changed': len(changed) if changed is not None else 0})
-            return host_state.HostState(
-                service, self.servicegroup_api.service_is_up(service),
-                changed, skipped)
+        # The service read may be stale by the time the update commits
+        # (another monitor's report, a clear): read it again then.
+        for _attempt in range(SERVICE_RACE_RETRIES):
+            with host_state.compute_service(context, host) as compute:
+                cctxt, service = compute
+                changes = _service_changes(service, enabled, maintenance,
+                                           host_down_reported, reason)
+                if changes.get('forced_down') is False:
+                    self._assert_evacuations_completed(cctxt, host)
+                try:
+                    changed, skipped, retold = self._commit(
+                        cctxt, service, host, changes, host_down_reported)
+                except _ServiceRaced:
+                    continue
+                self._service_changed(cctxt, service, changes, changed,
+                                      reason, retold)
+                LOG.info('Host %(host)s updated: service %(changes)s, '
+                         '%(changed)s instances changed.',
+                         {'host': host, 'changes': changes,
+                          'changed': len(changed or ())})
+                return host_state.HostState(
+                    service, self.servicegroup_api.service_is_up(service),
+                    changed, skipped)
+        raise exception.HostUpdatedConcurrently(host=host)
 
     # A deadlock (frequent on Galera) rolled everything back: run it all
     # again, reading anew, as nova's own DB API does.
     @oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True)
-    def _commit(self, context, service_id, host, changes, host_down_reported,
-                repeated=False):
+    def _commit(self, context, service, host, changes, host_down_reported):
         """Apply an update in one transaction on the host's cell.
+
+        The service row is compared-and-set first: it is then locked, and
+        the service is as read. A report of a host reported already is the
+        same fault, told again (see _stop_instances).
 
         :returns: the changed, the skipped and the retold instances of a
             report, or (None, None, ()).
+        :raises: _ServiceRaced when the service changed since it was read.
         """
+        values = dict(changes)
+        if host_down_reported is not None:
+            # Even when unchanged: a report must find it as read, and the
+            # lock keeps a second report of the host waiting for this one.
+            values.setdefault('forced_down', host_down_reported)
         changed = skipped = None
         retold = ()
+        as_read = {column: getattr(service, column) for column in values}
         with db.writer(context):
-            if changes:
-                db.service_update(context, service_id, changes)
+            if values and not db.service_compare_and_set(
+                    context, service.id, as_read, values):
+                raise _ServiceRaced()
             if host_down_reported:
                 changed, skipped, retold = self._stop_instances(
-                    context, host, repeated)
+                    context, host, repeated=service.forced_down)
             elif changes.get('forced_down') is False:
                 self._forget_fault(context, host)
         return changed, skipped, retold

@@ -38,6 +38,7 @@ from unittest import mock
 import fixtures
 
 from nova.compute import power_state
+from nova import objects
 
 from nova_hoststatus import db
 from tests.functional import test_robustness
@@ -142,6 +143,33 @@ class ConcurrencyTest(test_robustness.RobustnessTestBase):
             self._assert_raced(report, uuid, 'stopped')
             # One report, one action record, one instance.update.
             self.assertEqual([ACTION], self._actions(uuid))
+
+    def test_two_first_reports_keep_the_pre_fault_records(self):
+        """Both read the host up; one commits before the other writes.
+
+        The second is the same fault: it keeps the records the first made,
+        of the servers as they were before it.
+        """
+        server = self._boot('host1')
+        real_read = objects.Service.get_by_compute_host
+        with test_robustness.base.cell_context(self) as cctxt:
+            reads = [real_read(cctxt, 'host1')]
+        first = self._report_host_down('host1')
+
+        def read_before_the_first(context, host):
+            # Read before the first report, the first time only.
+            return reads.pop() if reads else real_read(context, host)
+
+        with mock.patch.object(objects.Service, 'get_by_compute_host',
+                               side_effect=read_before_the_first):
+            second = self._report_host_down('host1')
+
+        self.assertEqual([server['id']], list(self._changed(first)))
+        self.assertEqual({}, self._changed(second))
+        body = self._evacuate_host('host1')['evacuate']
+        self.assertEqual([('active', 'active')],
+                         [(s['pre_fault']['vm_state'], s['restored_vm_state'])
+                          for s in body['servers']])
 
     def test_report_racing_a_stop(self):
         """The owner's stop commits between the report's read and write."""

@@ -40,7 +40,7 @@ ACTIVE = ('active', None, 1)
 ACTION = 'host_down_reported'
 
 # The statements of a report's transaction, in order.
-STATEMENTS = ['UPDATE services', 'SELECT instances.uuid', 'UPDATE instances',
+STATEMENTS = ['UPDATE services', 'SELECT instances.id', 'UPDATE instances',
               'INSERT INTO instance_actions']
 
 

@@ -26,7 +26,8 @@ statistics of a cell of 100k servers (_scale_statistics); MariaDB's
 choices are those benchmarks/cell_scale.py measures in cells of 1k to
 100k servers; the same unless said:
 
-* HostMapping.get_by_host, Service.get_by_compute_host, db.service_update:
+* HostMapping.get_by_host, Service.get_by_compute_host,
+  db.service_compare_and_set:
   host_mappings by its unique host, services by its unique (host, binary,
   deleted) or its id. Neither grows with the servers.
 * db.instances_on_host (report, GET state, host evacuation, the watcher's

@@ -39,7 +39,8 @@ def _last_heartbeat(test, service_id, seconds_ago):
     last_seen_up = timeutils.utcnow() - datetime.timedelta(
         seconds=seconds_ago)
     with base.cell_context(test) as cctxt:
-        db.service_update(cctxt, service_id, {'last_seen_up': last_seen_up})
+        db.service_compare_and_set(cctxt, service_id, {},
+                                   {'last_seen_up': last_seen_up})
 
 
 # Seconds ago, a last heartbeat that makes a service down.
