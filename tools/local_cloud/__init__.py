@@ -12,6 +12,7 @@
 
 """The local cloud of tools/run-local-cloud.sh.
 
-Setup helpers, stand-ins for Glance and Neutron, a sample fault monitor and
-the host fault scenario across real processes (doc/source/local-cloud.rst).
+Its topology as data, the deployment made from it, stand-ins for Glance and
+Neutron, a sample fault monitor and the scenarios across real processes
+(doc/source/local-cloud.rst).
 """

@@ -12,8 +12,9 @@
 
 """What the Python parts share: the cloud's description and API clients.
 
-tools/run-local-cloud.sh writes ``cloud.json`` in its state directory:
-ports, passwords, process id files. Everything here reads it.
+:mod:`local_cloud.deploy` writes ``cloud.json`` in the state directory:
+the layout, cells, hosts and failures of the scenario, ports, passwords,
+process id files. Everything here reads it.
 """
 
 import json
@@ -87,7 +88,7 @@ def flavor(api):
 
 
 def start(command, out, pidfile):
-    """Start ``command`` in a session of its own, as the cloud's script does.
+    """Start ``command`` in a session of its own, as the deployment does.
 
     Its output is appended to ``out``; its pid is written to ``pidfile``,
     whence tools/run-local-cloud.sh stops it if the scenario does not.

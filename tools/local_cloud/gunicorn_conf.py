@@ -17,16 +17,20 @@
 Nova's and Keystone's WSGI modules parse the process's command line with
 oslo.config (under uWSGI or mod_wsgi it holds no options); under gunicorn
 it is gunicorn's, which they refuse. Each worker drops it before it loads
-the application.
+the application, and says after whether it runs under eventlet, which
+local_cloud.deploy checks.
 """
 
 import os
 import sys
 
-# Two for the soak's nova-api (tools/run-local-cloud.sh soak).
+# Two for the soak's nova-api (local_cloud.topology).
 workers = int(os.environ.get('HOSTSTATUS_WSGI_WORKERS', 1))
-worker_class = 'gthread'
-threads = 8
+# sync for a nova-api under eventlet: gthread's poller and thread pool are
+# made before the application is loaded, hence before eventlet patches.
+worker_class = os.environ.get('HOSTSTATUS_WSGI_WORKER_CLASS', 'gthread')
+# More than one makes gunicorn run gthread whatever the class.
+threads = 8 if worker_class == 'gthread' else 1
 # Loading Nova takes seconds on a busy machine.
 timeout = 300
 # A stopping worker sends the notifications it has queued first: give it
@@ -40,5 +44,15 @@ keepalive = 75
 control_socket_disable = True
 
 
+# What each worker says once its application is loaded.
+MODE = 'Application loaded; threading: %s'
+
+
 def post_fork(server, worker):
     sys.argv[1:] = []
+
+
+def post_worker_init(worker):
+    eventlet = sys.modules.get('eventlet')
+    patched = eventlet and eventlet.patcher.is_monkey_patched('thread')
+    worker.log.info(MODE, 'eventlet' if patched else 'native')

@@ -12,23 +12,26 @@
 
 """Masakari recovers a failed host, with this package's tasks and without.
 
-The cloud of tools/run-local-cloud.sh with four hosts, masakari-api and
-Masakari's segment of the four. Three faults, each the death of a host's
-nova-compute followed by the notification masakari-hostmonitor sends
-(COMPUTE_HOST, STOPPED), each recovered by masakari-engine onto the next
-host, the only one enabled (Nova's fake driver cannot restart a compute in
-a new process, so no host comes back):
+The cloud of ``tools/run-local-cloud.sh masakari``: masakari-api and
+Masakari's segment of every host. Three faults (cloud.json's failures),
+each the death of a host's nova-compute followed by the notification
+masakari-hostmonitor sends (COMPUTE_HOST, STOPPED), each recovered by
+masakari-engine onto another host of the failed host's cell, the only one
+enabled there (Nova's fake driver cannot restart a compute in a new
+process, so no host comes back; Nova evacuates within a cell). In the
+superconductor layout:
 
-1. host1, with the flow of doc/source/masakari.rst: this package's
-   ``report_host_down_task``, Masakari's ``prepare_HA_enabled_instances_task``,
-   this package's ``recover_instances_task``. Every server must be back on
-   host2 in its pre-fault state, and Masakari's records must say so.
-2. host2, with Masakari's stock flow (disable, wait, evacuate server by
-   server) and no report: servers back on host3 as they were, after the
-   wait, Nova showing them ACTIVE all along.
-3. host3, stock flow, the host reported down first by a fault monitor: Nova
-   is right at once, but the stock flow brings the stopped servers back
-   stopped, the running ones included.
+1. host4 (cell2) onto host5, with the flow of doc/source/masakari.rst: this
+   package's ``report_host_down_task``, Masakari's
+   ``prepare_HA_enabled_instances_task``, this package's
+   ``recover_instances_task``. Every server must be back on host5 in its
+   pre-fault state, and Masakari's records must say so.
+2. host1 (cell1) onto host2, with Masakari's stock flow (disable, wait,
+   evacuate server by server) and no report: servers back on host2 as they
+   were, after the wait, Nova showing them ACTIVE all along.
+3. host2 onto host3, stock flow, the host reported down first by a fault
+   monitor: Nova is right at once, but the stock flow brings the stopped
+   servers back stopped, the running ones included.
 
 Each fault is timed from the kill to the notification's ``finished``::
 
@@ -56,13 +59,9 @@ from local_cloud import common
 from local_cloud import scenario
 
 FLOW_PACKAGE, FLOW_STOCK = 'nova-hoststatus', 'stock'
-# Each fails in turn, its servers recovered onto the next.
-HOSTS = ['host1', 'host2', 'host3', 'host4']
 # Masakari's API: recovery_workflow_details (1.1), vmoves (1.3).
 MICROVERSION = 'instance-ha 1.3'
 DONE = frozenset(['finished', 'error', 'failed', 'ignored'])
-# The server whose view of Nova each timeline follows.
-WATCHED = 'vm1-project-a'
 
 Round = collections.namedtuple('Round', [
     'host', 'destination', 'flow', 'reported', 'seconds', 'nova_true',
@@ -177,28 +176,27 @@ class MasakariScenario(scenario.Scenario):
 
     def run(self, path):
         self.boot()
-        self.say('Servers of two projects on host1 and host2:')
-        self.say(self.table())
-        self.masakari.create_segment(HOSTS)
-        # The spare hosts wait disabled: each recovery has one destination.
-        for host in HOSTS[2:]:
-            self._enable(host, False)
+        self.say_servers()
+        self.masakari.create_segment(sorted(self.cloud['hosts']))
+        first, second, third = self.cloud['failures']
+        # The later destinations wait disabled: each recovery has one.
+        for _failed, spare in (second, third):
+            self._enable(spare, False)
         # Tokens now: the timelines measure the recovery, not logging in.
-        self.monitor_api.get('/os-hosts/%s/state' % HOSTS[0],
+        self.monitor_api.get('/os-hosts/%s/state' % first[0],
                              raise_exc=False)
         try:
             self.engine.start(FLOW_PACKAGE)
-            package = self.fault(HOSTS[0], HOSTS[1], FLOW_PACKAGE)
+            package = self.fault(*first, FLOW_PACKAGE)
             self.check_restored(package)
             self.check_records(package)
             self.show_notification(package)
 
             self.engine.stop()
             self.engine.start(FLOW_STOCK)
-            stock = self.fault(HOSTS[1], HOSTS[2], FLOW_STOCK)
+            stock = self.fault(*second, FLOW_STOCK)
             self.check_restored(stock)
-            reported = self.fault(HOSTS[2], HOSTS[3], FLOW_STOCK,
-                                  report=True)
+            reported = self.fault(*third, FLOW_STOCK, report=True)
             self.check_left_shutoff(reported)
         finally:
             self.engine.stop()
@@ -261,8 +259,8 @@ class MasakariScenario(scenario.Scenario):
             of the host SHUTOFF with host_status DOWN (None if never).
         """
         status = view = nova_true = None
-        watched = [uuid for uuid, server in before.items()
-                   if server['name'] == WATCHED]
+        # The server whose view of Nova the timeline follows.
+        watched = min(before.values(), key=lambda s: s['name'])['id']
         deadline = time.monotonic() + 300
         while True:
             notification = self.masakari.status(uuid)
@@ -272,9 +270,10 @@ class MasakariScenario(scenario.Scenario):
             servers = {s['id']: s for s in self._all_servers()
                        if s['id'] in before}
             for server in servers.values():
-                if server['id'] in watched:
+                if server['id'] == watched:
                     seen = '%s: %s, host_status %s, on %s' % (
-                        WATCHED, server['status'], server['host_status'],
+                        server['name'], server['status'],
+                        server['host_status'],
                         server['OS-EXT-SRV-ATTR:host'])
                     if seen != view:
                         view = seen
@@ -339,7 +338,7 @@ class MasakariScenario(scenario.Scenario):
 
     def show_notification(self, result):
         """What ``openstack notification show`` tells of the recovery."""
-        venv_bin = os.path.dirname(self.cloud['masakari_engine']['command'][0])
+        venv_bin = self.cloud['masakari_engine']['bin']
         uuid = result.notification['notification_uuid']
         answer = subprocess.run(
             [os.path.join(venv_bin, 'openstack'), '--os-cloud', 'admin',

@@ -12,15 +12,17 @@
 
 """The host fault scenario of the demo, across the real local cloud.
 
-Two projects have servers on host1 and host2. host1 fails: its
-nova-compute processes are killed. The sample fault monitor
-(:mod:`local_cloud.monitor`, its own process) detects it and reports the
-host down; the owners see SHUTOFF and host_status DOWN; versioned
-notifications arrive over RabbitMQ (the consumer of
-:mod:`nova_hoststatus.notifications.consumer`); one more call
-(``POST /os-hosts/host1/evacuate``) brings every server of host1 back on
-host2 as it was before the fault, the running ones ACTIVE, the one stopped
-before SHUTOFF. Every step is checked, and timed in milliseconds from the
+Two projects have servers on a host and on the other host of its cell
+(cloud.json's first failure: in the superconductor layout a host of cell2),
+and one server in each other cell. The host fails: its nova-compute
+processes are killed. The sample fault monitor (:mod:`local_cloud.monitor`,
+its own process) detects it and reports the host down; the owners see
+SHUTOFF and host_status DOWN; versioned notifications arrive over RabbitMQ
+(the consumer of :mod:`nova_hoststatus.notifications.consumer`); one more
+call (``POST /os-hosts/{host}/evacuate``) brings every server of the host
+back on the other host of its cell as it was before the fault, the running
+ones ACTIVE, the one stopped before SHUTOFF; the other cells' servers stay
+ACTIVE and UP. Every step is checked, and timed in milliseconds from the
 fault::
 
     python -m local_cloud.scenario STATE/cloud.json
@@ -45,16 +47,6 @@ from nova_hoststatus.notifications import consumer
 from local_cloud import common
 from local_cloud import stubs
 
-SERVERS = (
-    # name, project, host
-    ('vm1-project-a', 'project-a', 'host1'),
-    ('vm2-project-b', 'project-b', 'host1'),
-    ('vm3-project-a', 'project-a', 'host2'),
-    ('vm4-project-a', 'project-a', 'host1'),
-)
-# Stopped by its owner before the fault: it must come back stopped.
-STOPPED = {'vm4-project-a'}
-FAILED, SPARE = 'host1', 'host2'
 # nova.compute.power_state, without importing Nova here.
 POWER_STATES = {0: 'NOSTATE', 1: 'RUNNING', 3: 'PAUSED', 4: 'SHUTDOWN',
                 6: 'CRASHED', 7: 'SUSPENDED'}
@@ -67,6 +59,37 @@ class Failure(Exception):
 def check(condition, message, *args):
     if not condition:
         raise Failure(message % args)
+
+
+def plan(cloud):
+    """The servers to boot, ``[(name, project, host)]``, and those stopped.
+
+    On the failed host of each of cloud.json's failures that has not
+    received servers from an earlier one: two running servers of two
+    projects, and one stopped by its owner before the fault (it must come
+    back stopped); one on the first failure's spare host; one on the first
+    host of every cell that has none yet (no fault touches it).
+    """
+    servers, stopped = [], set()
+
+    def add(project, host, stop=False):
+        name = 'vm%d-%s' % (len(servers) + 1, project)
+        servers.append((name, project, host))
+        if stop:
+            stopped.add(name)
+    received = set()
+    for number, (failed, spare) in enumerate(cloud['failures']):
+        if failed not in received:
+            add('project-a', failed)
+            add('project-b', failed)
+            if not number:
+                add('project-a', spare)
+            add('project-a', failed, stop=True)
+        received.add(spare)
+    for hosts in cloud['cells'].values():
+        if not any(host in hosts for _n, _p, host in servers):
+            add('project-b', hosts[0])
+    return servers, stopped
 
 
 class Scenario(object):
@@ -83,6 +106,8 @@ class Scenario(object):
         self.timeline = []
         self.start = None
         self.notifications = queue.Queue()
+        self.plan, self.stopped = plan(cloud)
+        self.failed, self.spare = cloud['failures'][0]
 
     def _api(self, user, project=None):
         return common.compute(common.session(self.cloud, user, project),
@@ -100,7 +125,7 @@ class Scenario(object):
     def boot(self):
         flavor = common.flavor(self.admin)
         servers = {}
-        for name, project, host in SERVERS:
+        for name, project, host in self.plan:
             server = self.booters[project].post('/servers', json={'server': {
                 'name': name, 'imageRef': stubs.IMAGE_ID,
                 'flavorRef': flavor, 'networks': 'none', 'host': host,
@@ -120,7 +145,7 @@ class Scenario(object):
                   '%s is on %s, not %s', name,
                   server['OS-EXT-SRV-ATTR:host'], host)
         stopped = {uuid for uuid, (name, _p, _h) in servers.items()
-                   if name in STOPPED}
+                   if name in self.stopped}
         for uuid in stopped:
             self.admin.post('/servers/%s/action' % uuid,
                             json={'os-stop': None})
@@ -129,6 +154,11 @@ class Scenario(object):
                         s['OS-EXT-STS:task_state'] is None
                         for s in self._all_servers() if s['id'] in stopped),
             60, 'servers stopped', interval=0.2)
+
+    def say_servers(self):
+        self.say('Servers of two projects on %s:' % ', '.join(sorted(
+            {host for _n, _p, host in self.plan})))
+        self.say(self.table())
 
     def _all_servers(self):
         return self.admin.get('/servers/detail',
@@ -156,7 +186,7 @@ class Scenario(object):
         def on_notification(event_type, data):
             self.notifications.put((time.monotonic(), event_type, data))
         args = consumer.parse_args(
-            ['--transport-url', self.cloud['transport_url'],
+            ['--transport-url', self.cloud['notification_url'],
              '--pool', 'local-cloud-scenario'])
         endpoint = consumer.HostFaultEndpoint(
             out=None, on_notification=on_notification)
@@ -204,8 +234,7 @@ class Scenario(object):
 
     def run(self, path):
         self.boot()
-        self.say('Servers of two projects on host1 and host2:')
-        self.say(self.table())
+        self.say_servers()
         # Tokens now: the timeline measures Nova, not logging in.
         for api in self.owners.values():
             api.get('/servers/detail')
@@ -221,17 +250,18 @@ class Scenario(object):
     def _maintenance(self):
         """The operator maintains the spare host; its owners are told."""
         uuids = {uuid for uuid, (_n, _p, host) in self.servers.items()
-                 if host == SPARE}
+                 if host == self.spare}
         for mode, status in (('enable', 'MAINTENANCE'), ('disable', 'UP')):
             sent = time.monotonic()
-            answer = self.admin.put('/os-hosts/%s' % SPARE, json={'host': {
-                'maintenance_mode': mode, 'reason': 'firmware update'}})
+            answer = self.admin.put('/os-hosts/%s' % self.spare, json={
+                'host': {'maintenance_mode': mode,
+                         'reason': 'firmware update'}})
             check(answer.status_code == 200, 'maintenance %s answered %s: %s',
                   mode, answer.status_code, answer.text)
             told = self._told(uuids, status)
             self.say('Maintenance of %s %sd: its %d owners told %s %.0f ms '
                      'after the request was sent' % (
-                         SPARE, mode, len(uuids), status,
+                         self.spare, mode, len(uuids), status,
                          (told - sent) * 1000))
 
     def _told(self, uuids, host_status, timeout=30):
@@ -251,14 +281,15 @@ class Scenario(object):
         return at
 
     def _fault(self):
-        pid = int(open(self.cloud['computes'][FAILED]).read())
+        failed, spare = self.failed, self.spare
+        pid = int(open(self.cloud['computes'][failed]).read())
         # At a random point of the monitor's probe cycle, as a real fault.
         time.sleep(random.uniform(0.5, 1.0))
         self.start = time.monotonic()
         # The host dies: every process of its nova-compute at once.
         os.killpg(pid, signal.SIGKILL)
         self.mark("fault injected: %s's nova-compute killed (SIGKILL)"
-                  % FAILED, self.start)
+                  % failed, self.start)
 
         detected = self._monitor_event('detected', 30)
         self.mark('fault detected by the monitor (%d missed probes, %d ms '
@@ -269,13 +300,13 @@ class Scenario(object):
         check(reported['status'] == 200, 'report answered %s: %s',
               reported['status'], reported['body'])
         self.mark('host down reported: PUT /os-hosts/%s answered 200'
-                  % FAILED, reported['t'])
+                  % failed, reported['t'])
         host = reported['body']['host']
         changed = {c['id'] for c in host['instances_changed']}
         on_failed = {uuid for uuid, (_n, _p, h) in self.servers.items()
-                     if h == FAILED}
+                     if h == failed}
         running = {uuid for uuid in on_failed
-                   if self.servers[uuid][0] not in STOPPED}
+                   if self.servers[uuid][0] not in self.stopped}
         check(changed == running, 'changed %s, expected %s', changed,
               running)
         check({s['id'] for s in host['instances_skipped']} ==
@@ -289,7 +320,7 @@ class Scenario(object):
         self.mark('state consistent: owners see SHUTOFF, host_status DOWN '
                   '(read %d)' % self.reads)
 
-        answer = self.admin.post('/os-hosts/%s/evacuate' % FAILED,
+        answer = self.admin.post('/os-hosts/%s/evacuate' % failed,
                                  json={'evacuate': {}})
         check(answer.status_code == 202, 'host evacuate answered %s: %s',
               answer.status_code, answer.text)
@@ -298,20 +329,20 @@ class Scenario(object):
         check({server['id'] for server in accepted} == on_failed,
               'evacuation accepted %s', accepted)
         self.mark('evacuation started: POST /os-hosts/%s/evacuate accepted '
-                  '%d servers' % (FAILED, len(accepted)))
+                  '%d servers' % (failed, len(accepted)))
 
         self._wait_notifications(changed, on_failed)
         common.wait_for(lambda: self._recovered(on_failed), 180,
-                        'recovery on %s' % SPARE, interval=0.05)
+                        'recovery on %s' % spare, interval=0.05)
         self.mark('recovered: %d of %d servers back in their pre-fault '
-                  'state on %s' % (len(on_failed), len(on_failed), SPARE))
+                  'state on %s' % (len(on_failed), len(on_failed), spare))
 
         services = self.admin.get('/os-services', params={
-            'binary': 'nova-compute', 'host': FAILED}).json()['services']
+            'binary': 'nova-compute', 'host': failed}).json()['services']
         check(services[0]['forced_down'] and services[0]['state'] == 'down',
-              'service of %s: %s', FAILED, services)
+              'service of %s: %s', failed, services)
         self.say('\n%s failed and was reported down; what Nova showed:'
-                 % FAILED)
+                 % failed)
         self.say(self.table(reported_view))
         self.say('\nAfter recovery:')
         self.say(self.table())
@@ -329,7 +360,7 @@ class Scenario(object):
                 # host_status reaches owners through the NFV policy.
                 check('host_status' in server,
                       '%s does not see host_status', project or 'admin')
-                expected = (('SHUTOFF', 'DOWN') if host == FAILED
+                expected = (('SHUTOFF', 'DOWN') if host == self.failed
                             else ('ACTIVE', 'UP'))
                 if (server['status'], server['host_status']) != expected:
                     return None
@@ -341,7 +372,7 @@ class Scenario(object):
         host_status.update DOWN for each server on the failed host,
         instance.update SHUTOFF for each server the report changed.
         """
-        waiting = {'host_fault.report': {FAILED},
+        waiting = {'host_fault.report': {self.failed},
                    'host_status.update': set(on_failed),
                    'instance.update': set(changed)}
         marks = {
@@ -383,8 +414,8 @@ class Scenario(object):
             name = self.servers[server['id']][0]
             check(server['status'] != 'ERROR', 'evacuation of %s failed',
                   name)
-            expected = 'SHUTOFF' if name in STOPPED else 'ACTIVE'
-            if (server['OS-EXT-SRV-ATTR:host'] != SPARE or
+            expected = 'SHUTOFF' if name in self.stopped else 'ACTIVE'
+            if (server['OS-EXT-SRV-ATTR:host'] != self.spare or
                     server['OS-EXT-STS:task_state'] is not None or
                     server['status'] != expected):
                 return False
@@ -406,7 +437,9 @@ class Scenario(object):
 
 def main(scenario_class=Scenario):
     path = os.path.abspath(sys.argv[1])
-    scenario = scenario_class(common.load(path))
+    cloud = common.load(path)
+    print(cloud['layout'], flush=True)
+    scenario = scenario_class(cloud)
     try:
         scenario.run(path)
     except (Failure, TimeoutError) as e:

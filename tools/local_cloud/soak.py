@@ -14,7 +14,9 @@
 
 On the cloud of ``tools/run-local-cloud.sh soak`` (two nova-api workers,
 computes that can be restarted), for ``HOSTSTATUS_SOAK_SECONDS`` (180 by
-default), cycles of, alternately on host1 and host2:
+default), cycles of, on each of cloud.json's failures in turn (in the
+superconductor layout host1 onto host2 in cell1, host3 onto host4 in
+cell2, and back):
 
 1. the host's nova-compute is killed; two fault monitors report the host
    down at once, three times each, retrying what fails; meanwhile owners
@@ -30,7 +32,8 @@ Each cycle injects faults, in turn: a nova-api worker killed before its
 report's commit and the watcher killed; a worker killed after its commit
 and RabbitMQ stopped while notifications are queued; MariaDB restarted
 during the reports. Then, until the budget is spent, monitors report and
-clear both hosts at a fixed rate, and the latencies are printed. At the
+clear the first two failed hosts at a fixed rate, and the latencies are
+printed. At the
 end no service may have answered 5xx (but 503 while MariaDB was down).
 The last line::
 
@@ -65,7 +68,6 @@ from local_cloud import common
 from local_cloud import monitor
 from local_cloud import stubs
 
-HOSTS = ('host1', 'host2')
 # What a report leaves a server in, and the vm_states it leaves alone.
 TARGET = ('stopped', None, 4)
 LEFT_ALONE = frozenset(['error', 'resized', 'soft-delete', 'deleted'])
@@ -175,6 +177,10 @@ class Soak(object):
         self.unavailable = []
         self.violations = collections.Counter()
         self.cycles = 0
+        self.failures = [tuple(f) for f in cloud['failures']]
+        # Loaded: the first two hosts that fail (one per cell).
+        self.load_hosts = list(dict.fromkeys(
+            failed for failed, _spare in self.failures))[:2]
 
     def _api(self, user, project=None):
         return common.compute(common.session(self.cloud, user, project),
@@ -188,13 +194,14 @@ class Soak(object):
         self.violations[kind] += 1
         self.say('VIOLATION (%s): %s' % (kind, message % args))
 
-    # The database, read as the checks need it.
+    # The database of a host's cell, read as the checks need it.
 
-    def sql(self, query, *args):
+    def sql(self, host, query, *args):
         database = self.cloud['database']
         connection = pymysql.connect(
             host='127.0.0.1', port=database['port'], user=database['user'],
-            password=database['password'], database='nova_cell1')
+            password=database['password'],
+            database=host and self.cloud['hosts'][host]['database'])
         try:
             with connection.cursor() as cursor:
                 cursor.execute(query, args)
@@ -204,27 +211,29 @@ class Soak(object):
 
     def now(self):
         # In whole seconds, as Nova's DATETIME columns keep them.
-        return self.sql('SELECT UTC_TIMESTAMP()')[0][0]
+        return self.sql(None, 'SELECT UTC_TIMESTAMP()')[0][0]
 
     def servers_on(self, host):
         """{uuid: (vm_state, task_state, power_state, project)}."""
         return {row[0]: row[1:] for row in self.sql(
-            'SELECT uuid, vm_state, task_state, power_state, project_id '
-            'FROM instances WHERE deleted = 0 AND host = %s', host)}
+            host, 'SELECT uuid, vm_state, task_state, power_state, '
+            'project_id FROM instances WHERE deleted = 0 AND host = %s',
+            host)}
 
-    def actions_since(self, since):
-        """{uuid: [action, ...]} recorded since ``since``, in order."""
+    def actions_since(self, host, since):
+        """{uuid: [action, ...]} recorded in host's cell since ``since``."""
         actions = collections.defaultdict(list)
         for uuid, action in self.sql(
-                'SELECT instance_uuid, action FROM instance_actions '
+                host, 'SELECT instance_uuid, action FROM instance_actions '
                 'WHERE created_at >= %s ORDER BY id', since):
             actions[uuid].append(action)
         return actions
 
-    def pre_fault_records(self):
+    def pre_fault_records(self, host):
         return {uuid: json.loads(value) for uuid, value in self.sql(
-            'SELECT instance_uuid, value FROM instance_system_metadata '
-            'WHERE deleted = 0 AND `key` = %s', 'hoststatus_pre_fault')}
+            host, 'SELECT instance_uuid, value FROM '
+            'instance_system_metadata WHERE deleted = 0 AND `key` = %s',
+            'hoststatus_pre_fault')}
 
     # Notifications
 
@@ -232,7 +241,7 @@ class Soak(object):
         def on_notification(event_type, data):
             self.notifications.put((event_type, data))
         args = consumer.parse_args(
-            ['--transport-url', self.cloud['transport_url'],
+            ['--transport-url', self.cloud['notification_url'],
              '--pool', 'local-cloud-soak',
              '--config-file', self.cloud['messaging_config']])
         self.listener = consumer.start_listener(
@@ -255,7 +264,6 @@ class Soak(object):
     # A cycle
 
     def boot(self, host, count):
-        flavor = common.flavor(self.admin)
         uuids = []
         for i in range(count):
             project = common.ADMIN_PROJECTS[i % 2]
@@ -263,7 +271,8 @@ class Soak(object):
                 self.booters[project], 'boot', 'POST', '/servers',
                 json={'server': {'name': 'soak-%d' % i,
                                  'imageRef': stubs.IMAGE_ID,
-                                 'flavorRef': flavor, 'networks': 'none',
+                                 'flavorRef': self.flavor,
+                                 'networks': 'none',
                                  'host': host}})
             if response is not None and response.status_code == 202:
                 uuids.append(response.json()['server']['id'])
@@ -305,12 +314,12 @@ class Soak(object):
         return self.servers_on(host)
 
     def cycle(self, number):
-        host = HOSTS[number % 2]
-        spare = HOSTS[(number + 1) % 2]
+        host, spare = self.failures[number % len(self.failures)]
         faults = FAULT_PLAN[number % len(FAULT_PLAN)]
         before = self.settle(host)
-        self.say('cycle %d: %s fails with %d servers; faults: %s' % (
-            number + 1, host, len(before), ', '.join(faults)))
+        self.say('cycle %d: %s (%s) fails with %d servers; faults: %s' % (
+            number + 1, host, self.cloud['hosts'][host]['cell'], len(before),
+            ', '.join(faults)))
         since = self.now()
         touched = set()
         owner_uuids = sorted(before)[:3]
@@ -436,8 +445,8 @@ class Soak(object):
                     vm_state not in LEFT_ALONE):
                 self.violation('half-changed', '%s on %s is %s/%s/%s', uuid,
                                host, vm_state, task_state, power)
-        actions = self.actions_since(since)
-        records = self.pre_fault_records()
+        actions = self.actions_since(host, since)
+        records = self.pre_fault_records(host)
         changed_in_answers = collections.Counter(
             change['id'] for answer in answers
             for change in answer['instances_changed'])
@@ -509,8 +518,9 @@ class Soak(object):
     # Load
 
     def load(self, seconds):
+        hosts = self.load_hosts
         self.say('load: reports and clears of %s at %.0f/s for %.0f s' % (
-            ' and '.join(HOSTS), LOAD_RATE, seconds))
+            ' and '.join(hosts), LOAD_RATE, seconds))
         end = time.monotonic() + seconds
 
         def run(api, host, offset):
@@ -523,16 +533,16 @@ class Soak(object):
                     '/os-hosts/%s' % host,
                     json={'host': {'host_down_reported': report}})
                 report = not report
-                time.sleep(max(0, len(HOSTS) / LOAD_RATE -
+                time.sleep(max(0, len(hosts) / LOAD_RATE -
                                (time.monotonic() - start)))
         threads = [threading.Thread(target=run, args=(
             self.monitors[i], host, i / LOAD_RATE))
-            for i, host in enumerate(HOSTS)]
+            for i, host in enumerate(hosts)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        for host in HOSTS:
+        for host in hosts:
             self.recorder.until_ok(
                 self.admin, 'clear', 'PUT', '/os-hosts/%s' % host,
                 json={'host': {'host_down_reported': False}})
@@ -586,6 +596,8 @@ class Soak(object):
         print(table.get_string(), flush=True)
 
     def run(self):
+        # Once: the owners boot while MariaDB restarts.
+        self.flavor = common.flavor(self.admin)
         self.start_listener()
         try:
             number = 0
@@ -619,6 +631,7 @@ class Soak(object):
 
 def main():
     cloud = common.load(os.path.abspath(sys.argv[1]))
+    print(cloud['layout'], flush=True)
     soak = Soak(cloud, float(os.environ.get('HOSTSTATUS_SOAK_SECONDS', 180)))
     try:
         return soak.run()

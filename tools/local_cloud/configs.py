@@ -1,0 +1,268 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The files the local cloud's processes read, from its topology.
+
+:data:`FILES` maps each file a :class:`local_cloud.topology.Service` names
+(``configs`` and ``files``, under the etc directory) to what writes it: a
+function of the deployment (:class:`local_cloud.deploy.Deployment`) and of
+the process's cell and host, returning the file's text, or the path of a
+file of this repository to copy.
+
+Nova's files follow devstack's superconductor layout (lib/nova):
+
+``nova/nova.conf``
+    nova-api, the scheduler, the super-conductor and the watcher:
+    ``[api_database]``, ``[database]`` on nova_cell0 (one cell: that cell's
+    database), the top-level vhost.
+``nova/nova_<cell>.conf``
+    a cell's conductor, and nothing else: the cell's database and vhost.
+``nova/nova-cpu-<cell>.conf``
+    the computes of a cell: the cell's vhost, no database.
+``nova/nova-<host>.conf``
+    a compute's host name and state directory.
+
+Every Nova process sends its notifications to the top-level vhost, where
+their consumers listen (devstack's computes do; its cell conductors have
+no notification settings, but the instance updates of a cell's computes
+are saved, and notified, by that cell's conductor).
+"""
+
+import os
+
+from local_cloud import topology
+
+
+def merged(*parts):
+    """``{section: {option: value}}`` dicts merged, the last one winning."""
+    sections = {}
+    for part in parts:
+        for section, options in part.items():
+            sections.setdefault(section, {}).update(options)
+    return sections
+
+
+def ini(*parts):
+    """An ini file of ``{section: {option: value}}`` dicts, merged."""
+    sections = merged(*parts)
+    lines = []
+    for section, options in sections.items():
+        lines.append('[%s]' % section)
+        lines.extend('%s = %s' % (option, value)
+                     for option, value in options.items())
+    return '\n'.join(lines) + '\n'
+
+
+def authtoken(d, user):
+    return {'keystone_authtoken': {
+        'www_authenticate_uri': d.keystone_url,
+        'auth_url': d.keystone_url,
+        'auth_type': 'password',
+        'username': user,
+        'password': d.password,
+        'project_name': 'service',
+        'user_domain_id': 'default',
+        'project_domain_id': 'default',
+    }}
+
+
+def service_auth(d, *sections):
+    """How Nova talks to other services, as nova."""
+    return {section: {
+        'auth_type': 'password',
+        'auth_url': d.keystone_url,
+        'username': 'nova',
+        'password': d.password,
+        'project_name': 'service',
+        'user_domain_id': 'default',
+        'project_domain_id': 'default',
+        'region_name': 'RegionOne',
+        'valid_interfaces': 'public',
+    } for section in sections}
+
+
+def keystone_conf(d, cell, host):
+    etc = os.path.join(d.etc, 'keystone')
+    return ini({
+        'DEFAULT': {'log_file': os.path.join(d.logs, 'keystone.log')},
+        'database': {'connection': d.db_url('keystone')},
+        'token': {'provider': 'fernet'},
+        'fernet_tokens': {'key_repository': os.path.join(etc, 'fernet-keys')},
+        'credential': {'key_repository': os.path.join(etc,
+                                                      'credential-keys')},
+        # Fastest bcrypt: every token request hashes a password.
+        'identity': {'password_hash_rounds': 4},
+    })
+
+
+def placement_conf(d, cell, host):
+    return ini({
+        'DEFAULT': {'log_file': os.path.join(d.logs, 'placement.log')},
+        'placement_database': {'connection': d.db_url('placement')},
+        'api': {'auth_strategy': 'keystone'},
+    }, authtoken(d, 'placement'))
+
+
+def nova_common(d):
+    """What every Nova file of the cloud says."""
+    nova_state = os.path.join(d.state, 'nova')
+    superconductor = d.cloud.layout == topology.SUPERCONDUCTOR
+    return merged({
+        'DEFAULT': {'my_ip': '127.0.0.1', 'state_path': nova_state},
+        'notifications': {'notification_format': 'both',
+                          'notify_on_state_change': 'vm_state'},
+        'oslo_messaging_notifications': {
+            'driver': 'messagingv2',
+            'transport_url': d.rabbit_url(topology.TOP_VHOST)},
+        'oslo_concurrency': {'lock_path': os.path.join(nova_state, 'lock')},
+    }, {
+        # A cell's computes cannot tell the scheduler of their instances
+        # (another vhost).
+        'filter_scheduler': {'track_instance_changes': False},
+    } if superconductor else {}, d.cloud.scenario.nova_options)
+
+
+def nova_conf(d, cell, host):
+    return ini(nova_common(d), {
+        'DEFAULT': {'host': 'controller',
+                    'transport_url': d.rabbit_url(topology.TOP_VHOST)},
+        'api': {'auth_strategy': 'keystone'},
+        'wsgi': {'api_paste_config': os.path.join(d.etc, 'nova',
+                                                  'api-paste.ini')},
+        'api_database': {'connection': d.db_url('nova_api')},
+        'database': {'connection': d.db_url(d.cloud.database)},
+        'conductor': {'workers': 1},
+        'scheduler': {'workers': 1},
+        'hoststatus': {
+            # The watchers of this one machine agree through a lock file.
+            'coordination_url': 'file://%s' % os.path.join(
+                d.state, 'nova', 'coordination')},
+    }, authtoken(d, 'nova'),
+        service_auth(d, 'placement', 'glance', 'neutron'))
+
+
+def cell_conductor_conf(d, cell, host):
+    return ini(nova_common(d), {
+        'DEFAULT': {'host': 'controller',
+                    'transport_url': d.rabbit_url(cell.vhost)},
+        'database': {'connection': d.db_url(cell.database)},
+        'conductor': {'workers': 1},
+        # Reschedules within the cell claim in Placement.
+    }, service_auth(d, 'placement'))
+
+
+def compute_conf(d, cell, host):
+    options = {
+        'DEFAULT': {'transport_url': d.rabbit_url(cell.vhost),
+                    'compute_driver': 'fake.FakeDriver',
+                    # There is no Neutron to heal the network cache from.
+                    'heal_instance_info_cache_interval': -1},
+    }
+    if cell.conductor:
+        # No upcall from a cell to the API database.
+        options['workarounds'] = {'disable_group_policy_check_upcall': True}
+    # The scenario's options (the compute driver) win.
+    return ini(options, nova_common(d),
+               service_auth(d, 'placement', 'glance', 'neutron'))
+
+
+def compute_host_conf(d, cell, host):
+    return ini({'DEFAULT': {'host': host, 'state_path': os.path.join(
+        d.state, 'nova', host)}})
+
+
+def nova_api_conf(d, cell, host):
+    return ini({'DEFAULT': {'log_file': os.path.join(d.logs,
+                                                     'nova-api.log')}})
+
+
+def messaging_conf(d, cell, host):
+    """What the scenarios' own listeners need of oslo.messaging."""
+    return ini({section: options for section, options
+                in d.cloud.scenario.nova_options.items()
+                if section.startswith('oslo_messaging')})
+
+
+def fault_monitor_policy(d, cell, host):
+    # The fault monitor reports with the service role
+    # (doc/source/deploy.rst).
+    return ('"nova_hoststatus:os-hosts:report-host-down": '
+            '"rule:service_or_admin"\n')
+
+
+def masakari_conf(d, cell, host):
+    masakari_venv = os.path.dirname(d.bin('masakari'))
+    return ini({
+        'DEFAULT': {
+            'transport_url': d.rabbit_url(topology.TOP_VHOST),
+            'auth_strategy': 'keystone',
+            'masakari_api_listen': '127.0.0.1',
+            'masakari_api_listen_port': d.port['masakari-api'],
+            'masakari_api_workers': 1,
+            # With one API worker there are no concurrent duplicates to
+            # spread out: no random delay (up to 5 s) before each
+            # notification is created.
+            'notification_delay_max': 0,
+            # The scenario's notifications come seconds apart.
+            'duplicate_notification_detection_interval': 5,
+            'os_privileged_user_name': 'masakari',
+            'os_privileged_user_password': d.password,
+            'os_privileged_user_tenant': 'service',
+            'os_privileged_user_auth_url': d.keystone_url,
+            'os_user_domain_name': 'Default',
+            'os_project_domain_name': 'Default',
+            'os_region_name': 'RegionOne',
+        },
+        'wsgi': {'api_paste_config': os.path.join(
+            masakari_venv, 'etc', 'masakari', 'api-paste.ini')},
+        'database': {'connection': d.db_url('masakari')},
+        'taskflow': {'connection': d.db_url('masakari')},
+        'oslo_concurrency': {'lock_path': os.path.join(d.state,
+                                                       'masakari-lock')},
+    }, authtoken(d, 'masakari'))
+
+
+# The engine's two flows, chosen by the scenario: this package's tasks
+# (doc/source/masakari.rst), and Masakari's stock ones with a short wait for
+# Nova to see the host down.
+def masakari_flow_package(d, cell, host):
+    return ini({'taskflow_driver_recovery_flows': {
+        'host_auto_failure_recovery_tasks':
+            "pre:['report_host_down_task'],"
+            "main:['prepare_HA_enabled_instances_task'],"
+            "post:['recover_instances_task']"}})
+
+
+def masakari_flow_stock(d, cell, host):
+    return ini({'DEFAULT': {'wait_period_after_service_update':
+                            d.cloud.scenario.masakari_stock_wait}})
+
+
+FILES = {
+    'keystone/keystone.conf': keystone_conf,
+    'placement/placement.conf': placement_conf,
+    # This package's file: stock Nova's with the one line changed.
+    'nova/api-paste.ini': 'etc/nova-hoststatus/api-paste.ini',
+    'nova/nova.conf': nova_conf,
+    'nova/nova-api.conf': nova_api_conf,
+    'nova/nova_{cell}.conf': cell_conductor_conf,
+    'nova/nova-cpu-{cell}.conf': compute_conf,
+    'nova/nova-{host}.conf': compute_host_conf,
+    # Owners read host_status (the NFV sample).
+    'nova/policy.d/nfv-owner-host-status.yaml':
+        'policies/nfv-owner-host-status.yaml',
+    'nova/policy.d/fault-monitor.yaml': fault_monitor_policy,
+    'messaging.conf': messaging_conf,
+    'masakari/masakari.conf': masakari_conf,
+    'masakari/flow-nova-hoststatus.conf': masakari_flow_package,
+    'masakari/flow-stock.conf': masakari_flow_stock,
+}

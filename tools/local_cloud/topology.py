@@ -1,0 +1,400 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What the local cloud is made of, as data.
+
+Everything tools/run-local-cloud.sh deploys is declared here: the cells and
+their hosts, the services and the processes they become, the files each
+process reads, its threading mode, per scenario and per layout.
+:mod:`local_cloud.deploy` generates the configuration files
+(:mod:`local_cloud.configs`), the commands, ``cloud.json`` and the checks
+from it; nothing is written per cell or per scenario anywhere else.
+
+* A cell is a name and its hosts in a scenario's ``cells``; in the
+  superconductor layout it gets its own database (``nova_<cell>``), its
+  own RabbitMQ vhost and its own conductor.
+* A service is a :class:`Service` in :data:`SERVICES`. ``per`` makes it
+  one process, one per cell with a conductor of its own, or one per host;
+  ``{cell}`` and ``{host}`` in its name and files are filled in. A
+  scenario that needs it names it in ``extra_services``, unless every
+  scenario does.
+
+This module is standard library only: the script runs it before the venv
+exists to check its arguments and print the layout::
+
+    python3 -m local_cloud.topology SCENARIO LAYOUT
+"""
+
+import dataclasses
+import sys
+
+NATIVE, EVENTLET = 'native', 'eventlet'
+THREADING = {NATIVE: 'native threads', EVENTLET: 'eventlet'}
+SUPERCONDUCTOR, SINGLE = 'superconductor', 'single'
+LAYOUTS = (SUPERCONDUCTOR, SINGLE)
+# What a Service is started once for.
+CLOUD, CELL, HOST = 'cloud', 'cell', 'host'
+# A compute's readiness: registered in its cell and in Placement.
+REGISTERED = 'registered'
+# The top-level RabbitMQ vhost: nova-api's, the scheduler's, the
+# super-conductor's, and where every service sends notifications.
+TOP_VHOST = '/'
+
+# One block of loopback ports, in this order from the base port.
+PORTS = ('keystone', 'placement', 'nova-api', 'image', 'network',
+         'rabbitmq', 'rabbitmq-dist', 'epmd', 'mariadb', 'masakari-api')
+
+
+@dataclasses.dataclass(frozen=True)
+class Venv(object):
+    """A venv of its own, cached in HOSTSTATUS_CLOUD_CACHE between runs."""
+
+    packages: tuple
+    # Python the venv must run once built.
+    check: str
+    # This checkout is reinstalled into it at every run, without its
+    # dependencies (the cached ones stay).
+    with_checkout: bool = False
+
+
+# Keystone and Masakari have venvs of their own, as in a real deployment;
+# Nova, Placement and this package run from the checkout's .venv.
+VENVS = {
+    'keystone': Venv(('keystone', 'gunicorn', 'PyMySQL'),
+                     'import keystone, gunicorn'),
+    'masakari': Venv(('{repo}[masakari]', 'PyMySQL', 'python-masakariclient',
+                      'python-openstackclient'),
+                     'import masakari, masakariclient, '
+                     'nova_hoststatus.masakari.tasks',
+                     with_checkout=True),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Service(object):
+    """A service of the cloud, and how its processes run.
+
+    Strings are templates (``str.format``) filled in by
+    :mod:`local_cloud.deploy`: ``{bin}`` (the service's venv), ``{etc}``,
+    ``{logs}``, ``{state}``, ``{repo}``, ``{port[NAME]}``, ``{cell}``,
+    ``{host}``, ...
+    """
+
+    name: str
+    per: str = CLOUD
+    # oslo.config services: the command; each of ``configs`` is added as a
+    # --config-file, and --log-file {logs}/NAME.log.
+    command: tuple = ()
+    # WSGI services: the application, served by gunicorn on ``port``. They
+    # read ``configs`` from the directories their ``env`` names.
+    wsgi: str = None
+    venv: str = None
+    # The files the process reads, in order, under the etc directory.
+    configs: tuple = ()
+    # Other files its deployment writes there (policies, flows...).
+    files: tuple = ()
+    env: tuple = ()
+    port: str = None
+    # (service type, port, path) of its catalog entries.
+    endpoints: tuple = ()
+    # Path answered over HTTP once it serves, or REGISTERED.
+    ready: str = None
+    # Its databases (MariaDB), created before its setup runs.
+    databases: tuple = ()
+    # Run before it starts: commands, or the name of a function of
+    # local_cloud.deploy.
+    setup: tuple = ()
+    # A Nova process: its threading mode is Nova's switch, and it must run
+    # the ServiceGroup driver of this package.
+    nova: bool = False
+    threading: str = NATIVE
+    workers: int = 1
+    # Started in this order; the scenario starts the ones of stage None.
+    stage: str = 'nova'
+
+
+# The order of the stages, and what each starts.
+STAGES = {
+    'identity': 'Keystone, Placement, the Glance/Neutron stubs',
+    'nova': 'nova-api, the conductors, the scheduler, the watcher, the '
+            'computes',
+    'ha': 'masakari-api',
+}
+
+NOVA_BIN = '{bin}/nova-hoststatus-'
+
+SERVICES = (
+    Service('keystone', venv='keystone', wsgi='keystone.wsgi.api:application',
+            configs=('keystone/keystone.conf',), port='keystone',
+            env=(('OS_KEYSTONE_CONFIG_DIR', '{etc}/keystone'),),
+            ready='/v3', stage='identity', databases=('keystone',), setup=(
+                ('{bin}/keystone-manage', '--config-file',
+                 '{etc}/keystone/keystone.conf', 'db_sync'),
+                ('{bin}/keystone-manage', '--config-file',
+                 '{etc}/keystone/keystone.conf', 'fernet_setup',
+                 '--keystone-user', 'root', '--keystone-group', 'root'),
+                ('{bin}/keystone-manage', '--config-file',
+                 '{etc}/keystone/keystone.conf', 'credential_setup',
+                 '--keystone-user', 'root', '--keystone-group', 'root'),
+                ('{bin}/keystone-manage', '--config-file',
+                 '{etc}/keystone/keystone.conf', 'bootstrap',
+                 '--bootstrap-password', '{admin_password}',
+                 '--bootstrap-admin-url', '{keystone_url}/v3',
+                 '--bootstrap-internal-url', '{keystone_url}/v3',
+                 '--bootstrap-public-url', '{keystone_url}/v3',
+                 '--bootstrap-region-id', 'RegionOne'))),
+    Service('placement', wsgi='placement.wsgi.api:application',
+            configs=('placement/placement.conf',), port='placement',
+            env=(('OS_PLACEMENT_CONFIG_DIR', '{etc}/placement'),),
+            endpoints=(('placement', 'placement', ''),), ready='/',
+            stage='identity', databases=('placement',), setup=(
+                ('{bin}/placement-manage', '--config-file',
+                 '{etc}/placement/placement.conf', 'db', 'sync'),)),
+    Service('stubs', command=('{bin}/python', '-m', 'local_cloud.stubs',
+                              '--image-port', '{port[image]}',
+                              '--network-port', '{port[network]}'),
+            endpoints=(('image', 'image', ''), ('network', 'network', '')),
+            stage='identity'),
+    # Nova's own WSGI module, after the package's ServiceGroup drivers are
+    # selected. Under WSGI, Nova reads its paste file from the first of
+    # OS_NOVA_CONFIG_FILES.
+    Service('nova-api', wsgi='nova_hoststatus.servicegroup.wsgi:application',
+            configs=('nova/api-paste.ini', 'nova/nova.conf',
+                     'nova/nova-api.conf'),
+            files=('nova/policy.d/nfv-owner-host-status.yaml',
+                   'nova/policy.d/fault-monitor.yaml', 'messaging.conf'),
+            env=(('OS_NOVA_CONFIG_DIR', '{etc}/nova'),
+                 ('OS_NOVA_CONFIG_FILES', '{config_names}'),
+                 # Where the soak arms the faults of local_cloud.faults.
+                 ('HOSTSTATUS_SOAK_FAULTS', '{state}/faults')),
+            port='nova-api', endpoints=(('compute', 'nova-api', '/v2.1'),),
+            ready='/', nova=True, setup=('nova_databases',),
+            # And each cell's.
+            databases=('nova_api', 'nova_cell0')),
+    # The super-conductor in the superconductor layout, the only one in
+    # the single layout.
+    Service('nova-conductor', command=(NOVA_BIN + 'conductor',),
+            configs=('nova/nova.conf',), nova=True),
+    Service('nova-scheduler', command=(NOVA_BIN + 'scheduler',),
+            configs=('nova/nova.conf',), nova=True),
+    Service('nova-hoststatus-watcher', command=(NOVA_BIN + 'watcher',),
+            configs=('nova/nova.conf',), nova=True),
+    # A cell's conductor reads its cell's file only, as devstack runs it.
+    Service('nova-conductor-{cell}', per=CELL,
+            command=(NOVA_BIN + 'conductor',),
+            configs=('nova/nova_{cell}.conf',), nova=True),
+    Service('nova-compute-{host}', per=HOST, command=(NOVA_BIN + 'compute',),
+            configs=('nova/nova-cpu-{cell}.conf', 'nova/nova-{host}.conf'),
+            ready=REGISTERED, nova=True),
+    Service('masakari-api', venv='masakari', command=('{bin}/masakari-api',),
+            configs=('masakari/masakari.conf',), port='masakari-api',
+            endpoints=(('instance-ha', 'masakari-api', '/v1'),), ready='/',
+            stage='ha', databases=('masakari',), setup=(
+                ('{bin}/masakari-manage', '--config-file',
+                 '{etc}/masakari/masakari.conf', 'db', 'sync'),)),
+    # Started by the scenario, with one flow file or the other.
+    Service('masakari-engine', venv='masakari',
+            command=('{bin}/masakari-engine',),
+            configs=('masakari/masakari.conf',),
+            files=('masakari/flow-nova-hoststatus.conf',
+                   'masakari/flow-stock.conf'), stage=None),
+)
+# Services only some scenarios deploy.
+OPTIONAL = frozenset(['masakari-api', 'masakari-engine'])
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario(object):
+    """What a scenario runs, and on which cloud."""
+
+    module: str
+    title: str
+    # {layout: ((cell, (host, ...)), ...)}
+    cells: dict
+    # {layout: ((failed host, spare host), ...)}, in the order they fail;
+    # a spare is in the failed host's cell (Nova evacuates within a cell).
+    failures: dict
+    extra_services: tuple = ()
+    # {service name: {field: value}}: Service fields changed here.
+    overrides: dict = dataclasses.field(default_factory=dict)
+    # {section: {option: value}} added to every Nova file.
+    nova_options: dict = dataclasses.field(default_factory=dict)
+    # Masakari's stock flow waits this long for Nova to see a host down.
+    masakari_stock_wait: int = None
+
+
+TWO_CELLS = (('cell1', ('host1', 'host2')), ('cell2', ('host3', 'host4')))
+ONE_CELL = (('cell1', ('host1', 'host2')),)
+
+SCENARIOS = {
+    # A host of cell2 fails; its servers come back on the other host of
+    # cell2, a server of cell1 is untouched.
+    'fault': Scenario(
+        'local_cloud.scenario', 'a host fails',
+        cells={SUPERCONDUCTOR: TWO_CELLS, SINGLE: ONE_CELL},
+        failures={SUPERCONDUCTOR: (('host3', 'host4'),),
+                  SINGLE: (('host1', 'host2'),)}),
+    # Nova's fake driver cannot restart a compute in a new process (its
+    # node gets a new uuid): every fault needs a host that has not failed.
+    # The package's flow recovers a host of cell2, the stock flow two
+    # hosts of cell1 in turn.
+    'masakari': Scenario(
+        'local_cloud.masakari_scenario',
+        'Masakari recovers hosts, with and without the package',
+        cells={SUPERCONDUCTOR: (('cell1', ('host1', 'host2', 'host3')),
+                                ('cell2', ('host4', 'host5'))),
+               SINGLE: (('cell1', ('host1', 'host2', 'host3', 'host4')),)},
+        failures={SUPERCONDUCTOR: (('host4', 'host5'), ('host1', 'host2'),
+                                   ('host2', 'host3')),
+                  SINGLE: (('host1', 'host2'), ('host2', 'host3'),
+                           ('host3', 'host4'))},
+        extra_services=('masakari-api', 'masakari-engine'),
+        # As Nova 33 and older run it.
+        overrides={'nova-api': {'threading': EVENTLET}},
+        # Masakari's stock flow waits for Nova to see a host down; a short
+        # liveness keeps that wait short.
+        nova_options={'DEFAULT': {'report_interval': 2,
+                                  'service_down_time': 10}},
+        masakari_stock_wait=15),
+    # Hosts of both cells fail in turn and come back.
+    'soak': Scenario(
+        'local_cloud.soak', '{soak_seconds} s of faults and load',
+        cells={SUPERCONDUCTOR: TWO_CELLS, SINGLE: ONE_CELL},
+        failures={SUPERCONDUCTOR: (('host1', 'host2'), ('host3', 'host4'),
+                                   ('host2', 'host1'), ('host4', 'host3')),
+                  SINGLE: (('host1', 'host2'), ('host2', 'host1'))},
+        # Two workers, and the faults the soak arms in them.
+        overrides={'nova-api': {'wsgi': 'local_cloud.faults:application',
+                                'workers': 2}},
+        nova_options={
+            # RabbitMQ is stopped: what was sent before is still there.
+            'oslo_messaging_rabbit': {'amqp_durable_queues': 'true'},
+            # Computes are restarted: a fake driver that keeps its node's
+            # identity, as a real one does.
+            'DEFAULT': {'compute_driver': 'fake.FakeDriverWithoutFakeNodes'},
+        }),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell(object):
+
+    name: str
+    hosts: tuple
+    database: str
+    vhost: str
+    # A conductor of its own (reading nova_<cell>.conf only).
+    conductor: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Process(object):
+    """One process of a service."""
+
+    name: str
+    service: Service
+    cell: Cell = None
+    host: str = None
+
+    def __getattr__(self, name):
+        return getattr(self.service, name)
+
+
+@dataclasses.dataclass(frozen=True)
+class Cloud(object):
+    """The topology of one run: a scenario in a layout."""
+
+    scenario_name: str
+    scenario: Scenario
+    layout: str
+    # nova.conf's [database]: nova-api's, the scheduler's, the top
+    # conductor's.
+    database: str
+    cells: tuple
+    failures: tuple
+    processes: tuple
+
+    def cell_of(self, host):
+        for cell in self.cells:
+            if host in cell.hosts:
+                return cell
+        raise KeyError(host)
+
+    def process(self, name):
+        for process in self.processes:
+            if process.name == name:
+                return process
+        raise KeyError(name)
+
+    @property
+    def nova_processes(self):
+        return [p for p in self.processes if p.nova]
+
+    @property
+    def hosts(self):
+        return [host for cell in self.cells for host in cell.hosts]
+
+    def describe(self):
+        """The layout in one line."""
+        api = self.process('nova-api')
+        return 'layout: %s; nova-api database %s (%s); cells %s' % (
+            self.layout, self.database, THREADING[api.threading],
+            ', '.join('%s (%s)' % (cell.name, ', '.join(cell.hosts))
+                      for cell in self.cells))
+
+
+def cloud(scenario_name, layout):
+    """The :class:`Cloud` of ``scenario_name`` in ``layout``."""
+    scenario = SCENARIOS[scenario_name]
+    if layout not in LAYOUTS:
+        raise KeyError(layout)
+    own = layout == SUPERCONDUCTOR
+    cells = tuple(
+        Cell(name, hosts, 'nova_%s' % name,
+             'nova_%s' % name if own else TOP_VHOST, own)
+        for name, hosts in scenario.cells[layout])
+    processes = []
+    for service in SERVICES:
+        if (service.name in OPTIONAL and
+                service.name not in scenario.extra_services):
+            continue
+        service = dataclasses.replace(
+            service, **scenario.overrides.get(service.name, {}))
+        if service.per == CLOUD:
+            processes.append(Process(service.name, service))
+        elif service.per == CELL:
+            processes.extend(
+                Process(service.name.format(cell=cell.name), service, cell)
+                for cell in cells if cell.conductor)
+        else:
+            processes.extend(
+                Process(service.name.format(host=host), service, cell, host)
+                for cell in cells for host in cell.hosts)
+    return Cloud(scenario_name, scenario, layout,
+                 # One cell: its database is nova-api's too.
+                 'nova_cell0' if own else cells[0].database, cells,
+                 scenario.failures[layout], tuple(processes))
+
+
+def main(argv):
+    try:
+        scenario, layout = argv
+        print(cloud(scenario, layout).describe())
+    except (KeyError, ValueError):
+        print('scenarios: %s; layouts (HOSTSTATUS_CLOUD_LAYOUT): %s' % (
+            '|'.join(SCENARIOS), '|'.join(LAYOUTS)), file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
