@@ -12,7 +12,13 @@
 
 # nova's code under test expects the concurrency backend patched in first,
 # as nova's own test packages do. Unset, the mode is Nova 34's default for
-# its services, native threads (tools/run-tests.sh sets it for each pass).
+# its services, native threads (tools/run-tests.sh sets it for each pass);
+# before Nova 34, eventlet: Nova 33's test fixtures walk eventlet's
+# greenthreads, Nova 31 has no native threads.
 import os
-os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', 'true')
-from nova import monkey_patch ; monkey_patch.patch()  # noqa
+
+from nova_hoststatus import compat
+
+os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING',
+                      str(compat.fixtures_native_threads()).lower())
+compat.monkey_patch()

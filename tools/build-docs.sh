@@ -10,14 +10,15 @@
 #
 # Runs in .venv (tools/setup-venv.sh, plus doc/requirements.txt under
 # constraints.txt), or in the environment HOSTSTATUS_VENV names, which must
-# have them installed already (tox sets it to its own).
+# have them installed already (tox sets it to its own). The docs do not
+# depend on the Nova series: always 2026.2's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ -n "${HOSTSTATUS_VENV-}" ]; then
     bin=$HOSTSTATUS_VENV/bin
 else
-    tools/setup-venv.sh
+    HOSTSTATUS_SERIES=2026.2 tools/setup-venv.sh
     bin=.venv/bin
     "$bin/python" -m pip install -q -c constraints.txt \
         -r doc/requirements.txt

@@ -12,15 +12,17 @@
 
 """Nova's own functional tests, with stock Nova's and the package's paste file.
 
-The tests come from the installed nova wheel. They run twice: once with
-stock Nova's api-paste.ini and once with etc/nova-hoststatus/api-paste.ini,
-and every test that passes on stock must pass with the package too.
+The tests come from the installed nova wheel, of the series this runs in
+(tools/series.sh). They run twice: once with stock Nova's api-paste.ini and
+once with the package's, made from stock's by changing its one line
+(nova_hoststatus.api.paste_ini), and every test that passes on stock must
+pass with the package too.
 
 Nova's tests read the paste file from ``$state_path/etc/nova`` and the API
 samples from ``doc/api_samples`` next to the ``nova`` package; both paths
 are computed with abspath, which keeps symlinks. So each flavor runs in an
-overlay directory ``.nova-tests/<flavor>/`` holding a symlink to the
-installed ``nova``, its own copy of the paste file and a symlink to the
+overlay directory ``.nova-tests/nova-<version>/<flavor>/`` holding a
+symlink to the installed ``nova``, its own paste file and a symlink to the
 samples, which only Nova's sdist ships (fetched once, cached in
 ``.nova-tests/samples/``). Nothing in site-packages changes.
 
@@ -43,14 +45,17 @@ import time
 import subunit
 import testtools
 
+from nova_hoststatus.api import paste_ini
+from nova_hoststatus import compat
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CACHE = REPO / '.nova-tests'
-SELECTION = REPO / 'tools' / 'nova-tests.txt'
+SERIES = os.environ.get('HOSTSTATUS_SERIES', '2026.2')
+# The older series run a smaller selection of their own (CI's time).
+SELECTION = REPO / 'tools' / ('nova-tests.txt' if SERIES == '2026.2' else
+                              'nova-tests-%s.txt' % SERIES)
 STESTR = pathlib.Path(sys.executable).parent / 'stestr'
-FLAVORS = {
-    'stock': pathlib.Path(sys.prefix) / 'etc' / 'nova' / 'api-paste.ini',
-    'nova-hoststatus': REPO / 'etc' / 'nova-hoststatus' / 'api-paste.ini',
-}
+FLAVORS = ('stock', 'nova-hoststatus')
 # group_regex keeps the tests of a class in one worker.
 STESTR_CONF = r"""[DEFAULT]
 test_path=./nova/tests/functional
@@ -64,7 +69,7 @@ TRACEBACK_LINES = 12
 
 
 def read_selection():
-    """The regexes of tools/nova-tests.txt, without comments."""
+    """The regexes of the series' selection file, without comments."""
     lines = (line.split('#')[0].strip()
              for line in SELECTION.read_text().splitlines())
     return [line for line in lines if line]
@@ -100,14 +105,21 @@ def api_samples(version):
     return samples / 'doc'
 
 
-def make_overlay(flavor, paste_file, nova_dir, doc_dir):
-    overlay = CACHE / flavor
+def paste_text(flavor):
+    """The api-paste.ini of a flavor: stock's, or stock's rewritten."""
+    stock = pathlib.Path(paste_ini.stock_file()).read_text()
+    return stock if flavor == 'stock' else paste_ini.rewrite(stock)
+
+
+def make_overlay(flavor, version, nova_dir, doc_dir):
+    overlay = CACHE / ('nova-' + version) / flavor
     # A fresh stestr repository too, so that `stestr last` is this run.
     shutil.rmtree(overlay, ignore_errors=True)
     (overlay / 'etc' / 'nova').mkdir(parents=True)
     (overlay / 'nova').symlink_to(nova_dir)
     (overlay / 'doc').symlink_to(os.path.relpath(doc_dir, overlay))
-    shutil.copy(paste_file, overlay / 'etc' / 'nova' / 'api-paste.ini')
+    (overlay / 'etc' / 'nova' / 'api-paste.ini').write_text(
+        paste_text(flavor))
     (overlay / '.stestr.conf').write_text(STESTR_CONF)
     return overlay
 
@@ -185,14 +197,16 @@ def main():
                         help='test workers per run (default: 2)')
     parser.add_argument('regexes', nargs='*', metavar='REGEX',
                         help='stestr regexes replacing the selection of '
-                             'tools/nova-tests.txt')
+                             'the series (%s)' % SELECTION.relative_to(REPO))
     args = parser.parse_args()
     if args.all and args.regexes:
         parser.error('--all and REGEX select tests both')
     regexes = args.regexes or ([ALL] if args.all else read_selection())
 
-    # Nova 34 runs its services with native threads by default.
-    os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', 'true')
+    # Nova 34 runs its services with native threads by default; the test
+    # fixtures of older releases run under eventlet only.
+    os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING',
+                          str(compat.fixtures_native_threads()).lower())
     setting = os.environ['OS_NOVA_DISABLE_EVENTLET_PATCHING']
     mode = ('native threads' if setting.lower() in ('1', 'true', 'yes')
             else 'eventlet')
@@ -200,11 +214,16 @@ def main():
           % (mode, setting))
 
     nova = importlib.metadata.distribution('nova')
+    # The tests run with the package as installed: a wheel (.ci/run) or
+    # the editable checkout.
+    print('nova-hoststatus %s from %s' % (
+        importlib.metadata.version('nova-hoststatus'),
+        pathlib.Path(paste_ini.__file__).parent.parent))
     doc_dir = api_samples(nova.version)
     results = {}
-    for flavor, paste_file in FLAVORS.items():
-        overlay = make_overlay(flavor, paste_file, nova.locate_file('nova'),
-                               doc_dir)
+    for flavor in FLAVORS:
+        overlay = make_overlay(flavor, nova.version,
+                               nova.locate_file('nova'), doc_dir)
         print('%s: running nova %s functional tests (log: %s) ...'
               % (flavor, nova.version,
                  (overlay / 'stestr.log').relative_to(REPO)),
@@ -216,12 +235,14 @@ def main():
                                         seconds))
     stock, package = results['stock'], results['nova-hoststatus']
     if not stock or not package:
-        fail('a run had no tests: see .nova-tests/*/stestr.log')
+        fail('a run had no tests: see .nova-tests/nova-%s/*/stestr.log'
+             % nova.version)
 
     print()
     print_table(regexes, stock, package)
-    print('nova tests: stock %d passed / with nova-hoststatus %d passed' % (
-        counts(stock, stock)[0], counts(package, package)[0]))
+    print('nova tests (%s, nova %s): stock %d passed / with nova-hoststatus '
+          '%d passed' % (SERIES, nova.version, counts(stock, stock)[0],
+                         counts(package, package)[0]))
 
     failed_on_both = [t for t in sorted(stock)
                       if failed(stock[t]) and t in package and

@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 if [ -n "${HOSTSTATUS_VENV-}" ]; then
     bin=$HOSTSTATUS_VENV/bin
 else
-    tools/setup-venv.sh
+    # .venv is 2026.2's, whatever series the caller set.
+    HOSTSTATUS_SERIES=2026.2 tools/setup-venv.sh
     bin=.venv/bin
 fi
 

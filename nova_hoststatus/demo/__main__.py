@@ -17,13 +17,16 @@ import os
 import sys
 import unittest
 
+from nova_hoststatus import compat
+
 # First, as nova's own services do, native threads (Nova 34's default) or
 # eventlet, as OS_NOVA_DISABLE_EVENTLET_PATCHING says, before anything
-# creates a lock or a thread-local. Unset, it is set here: nova's test
-# fixtures read it again.
-os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', 'true')
-from nova import monkey_patch  # noqa: E402,I100
-monkey_patch.patch()
+# creates a lock or a thread-local. Unset, it is set here, to eventlet
+# before Nova 34 (its test fixtures, which the demo runs on, need it):
+# nova's test fixtures read it again.
+os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING',
+                      str(compat.fixtures_native_threads()).lower())
+compat.monkey_patch()
 
 from nova_hoststatus.demo import scenario  # noqa: E402
 

@@ -41,6 +41,7 @@ from nova.tests.functional import integrated_helpers
 from nova.api import wsgi as nova_wsgi
 
 import nova_hoststatus
+from nova_hoststatus.api import paste_ini
 
 OTHER_PROJECT_ID = uuidsentinel.other_project.replace('-', '')
 
@@ -64,13 +65,17 @@ def data_file(source_path):
 
 
 def paste_config():
-    """This package's api-paste.ini."""
-    return data_file(os.path.join('etc', 'nova-hoststatus', 'api-paste.ini'))
+    """This package's api-paste.ini for the installed Nova.
+
+    Made from stock's file of that release (Nova 31's has pipelines that
+    later ones dropped), with the one line changed.
+    """
+    return paste_ini.generated_file()
 
 
 def stock_paste_config():
     """Stock Nova's api-paste.ini, as the nova wheel installs it."""
-    return os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')
+    return paste_ini.stock_file()
 
 
 def load_api(paste):

@@ -14,7 +14,7 @@
 
 An API request that committed a change queues the sending of its
 notifications and returns; a worker on Nova's default executor
-(``nova.thread_pool_factory.spawn``, eventlet or native threads as the
+(:func:`nova_hoststatus.compat.spawn`, eventlet or native threads as the
 service runs) sends them one batch after the other. So:
 
 * the response time does not depend on how many notifications there are;
@@ -35,8 +35,7 @@ import threading
 
 from oslo_log import log as logging
 
-from nova import thread_pool_factory
-
+from nova_hoststatus import compat
 import nova_hoststatus.conf
 
 CONF = nova_hoststatus.conf.CONF
@@ -64,7 +63,7 @@ class Emitter(object):
             self._draining = True
         try:
             # Looked up at each call: nova's test fixtures wrap it.
-            thread_pool_factory.spawn(self._drain)
+            compat.spawn(self._drain)
         except Exception:
             # The executors are shutting down; what is queued is committed,
             # so send it now rather than never.

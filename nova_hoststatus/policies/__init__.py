@@ -16,11 +16,12 @@ import itertools
 
 from nova import policy as nova_policy
 
+from nova_hoststatus.policies import base
 from nova_hoststatus.policies import hosts
 
 
 def list_rules():
-    return itertools.chain(hosts.list_rules())
+    return itertools.chain(base.list_rules(), hosts.list_rules())
 
 
 def register_rules():

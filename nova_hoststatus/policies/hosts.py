@@ -50,7 +50,7 @@ hosts_policies = [
                     "forces the nova-compute service down and stops the "
                     "instances on the host. Fault monitors usually run with "
                     "the 'service' role: grant it with "
-                    "'rule:service_or_admin'.",
+                    "'rule:nova_hoststatus:service_or_admin'.",
         operations=[
             {'method': 'PUT', 'path': '/os-hosts/{host_name}'},
         ],
@@ -61,7 +61,7 @@ hosts_policies = [
         description="Evacuate the servers of a compute host reported down, "
                     "each back in the state it had before the fault. HA "
                     "tools usually run with the 'service' role: grant it "
-                    "with 'rule:service_or_admin'.",
+                    "with 'rule:nova_hoststatus:service_or_admin'.",
         operations=[
             {'method': 'POST', 'path': '/os-hosts/{host_name}/evacuate'},
         ],

@@ -17,10 +17,11 @@ instead of ``nova.wsgi.osapi_compute:application``: Nova's own module then
 builds the application, after the drivers are installed.
 """
 
-# Monkey patch as nova.wsgi.osapi_compute does, before install() imports
-# nova; Nova's module patching again is a no-op.
+# Monkey patch as nova.wsgi.osapi_compute does (native threads by default
+# in Nova 33 and later, eventlet in Nova 31), before install() imports nova;
+# Nova's module patching again is a no-op.
 # autopep8: off
-from nova import monkey_patch; monkey_patch.patch(backend='threading')  # noqa
+from nova_hoststatus import compat; compat.monkey_patch('threading')  # noqa
 # autopep8: on
 
 import importlib  # noqa: E402

@@ -19,9 +19,10 @@ Takes nova's configuration files, as nova's own services do::
 It needs the API database (``[api_database]``), the servicegroup settings of
 nova-api, the notification transport, and ``[hoststatus]`` options.
 """
-# Native threads or eventlet, as nova's own services choose: before any
-# other import.
-from nova import monkey_patch; monkey_patch.patch(backend='threading')  # noqa
+# Native threads or eventlet, as nova-conductor of the installed Nova does
+# (native threads from Nova 34), before any other import.
+from nova_hoststatus import compat
+compat.monkey_patch(compat.service_backend())
 
 import sys  # noqa: E402
 

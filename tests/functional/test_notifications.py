@@ -34,11 +34,11 @@ from nova import context as nova_context
 from nova import notifications
 from nova import objects
 from nova import rpc
-from nova import thread_pool_factory
 from nova.tests.functional.notification_sample_tests import \
     notification_sample_base
 from nova.tests.unit.api.openstack.compute import test_services
 
+from nova_hoststatus import compat
 from nova_hoststatus.notifications import consumer
 from nova_hoststatus.notifications import emitter
 from nova_hoststatus.notifications import host_fault
@@ -87,7 +87,7 @@ class NotificationTestBase(base.HostStatusTestBase):
         Calling a held worker sends what was queued.
         """
         held = []
-        spawn = thread_pool_factory.spawn
+        spawn = compat.spawn
 
         def hold(func, *args, **kwargs):
             if func == emitter.EMITTER._drain:
@@ -95,7 +95,7 @@ class NotificationTestBase(base.HostStatusTestBase):
                 return None
             return spawn(func, *args, **kwargs)
 
-        self.stub_out('nova.thread_pool_factory.spawn', hold)
+        self.stub_out('nova_hoststatus.compat.spawn', hold)
         # A worker left held would keep the emitter busy for later tests.
         self.addCleanup(lambda: [func() for func in held])
         return held

@@ -37,6 +37,7 @@ import fixtures
 from paste.deploy import loadwsgi
 import testtools
 
+from nova_hoststatus.api import paste_ini
 from nova_hoststatus.api import router
 
 REPO_ROOT = os.path.abspath(
@@ -45,8 +46,6 @@ RUN_PHASE = os.path.join(REPO_ROOT, 'tests', 'devstack', 'run-phase.sh')
 SHIM = os.path.join(REPO_ROOT, 'tests', 'devstack', 'shim.sh')
 # Stock Nova's file, as its wheel installs it.
 STOCK_PASTE = os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')
-PACKAGE_PASTE = os.path.join(REPO_ROOT, 'etc', 'nova-hoststatus',
-                             'api-paste.ini')
 NFV_POLICY = os.path.join(REPO_ROOT, 'policies',
                           'nfv-owner-host-status.yaml')
 # The console scripts of Nova and of this package, side by side.
@@ -469,9 +468,9 @@ class DevstackPluginTest(testtools.TestCase):
 
     def test_post_config_switches_the_paste_app(self):
         self._run('stack', 'post-config')
-        # The result is the file the package ships, which is stock Nova's
-        # with one line changed.
-        self.assertEqual(_without_comments(PACKAGE_PASTE),
+        # The result is the package's file for the installed Nova, which is
+        # stock Nova's with one line changed.
+        self.assertEqual(_without_comments(paste_ini.generated_file()),
                          _without_comments(self.paste))
         with open(STOCK_PASTE) as f:
             stock = f.read().splitlines()
@@ -730,7 +729,7 @@ class DevstackPluginTest(testtools.TestCase):
         self.assertEqual('nova.wsgi.osapi_compute:application',
                          _ini(self.uwsgi_ini).get('uwsgi', 'module'))
         # The API extension does not depend on the drivers.
-        self.assertEqual(_without_comments(PACKAGE_PASTE),
+        self.assertEqual(_without_comments(paste_ini.generated_file()),
                          _without_comments(self.paste))
 
     def test_extra_fails_without_the_console_scripts(self):

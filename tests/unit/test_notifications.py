@@ -43,7 +43,7 @@ class EmitterTest(test.NoDBTestCase):
 
     def _hold(self):
         held = []
-        self.stub_out('nova.thread_pool_factory.spawn',
+        self.stub_out('nova_hoststatus.compat.spawn',
                       lambda func: held.append(func))
         return held
 
@@ -71,7 +71,7 @@ class EmitterTest(test.NoDBTestCase):
         self.assertTrue(self.emitter.join(timeout=0))
 
     def test_sends_at_once_without_executor(self):
-        self.stub_out('nova.thread_pool_factory.spawn',
+        self.stub_out('nova_hoststatus.compat.spawn',
                       mock.Mock(side_effect=RuntimeError('shutting down')))
 
         self.emitter.submit(self.sent.append, 1)

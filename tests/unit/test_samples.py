@@ -93,7 +93,8 @@ class PolicySampleTest(GeneratorTestCase):
     def test_sample_holds_every_rule_commented_out_with_its_default(self):
         sample = _read(POLICY_SAMPLE)
         rules = list(policies.list_rules())
-        self.assertEqual(['nova_hoststatus:os-hosts:show',
+        self.assertEqual(['nova_hoststatus:service_or_admin',
+                          'nova_hoststatus:os-hosts:show',
                           'nova_hoststatus:os-hosts:update',
                           'nova_hoststatus:os-hosts:report-host-down',
                           'nova_hoststatus:os-hosts:evacuate'],

@@ -21,6 +21,7 @@ from nova import exception as nova_exception
 
 from nova_hoststatus.api.controllers import hosts
 from nova_hoststatus.api.schemas import evacuate as schema
+from nova_hoststatus import compat
 from nova_hoststatus import exception
 from nova_hoststatus import policies
 from nova_hoststatus.policies import hosts as hosts_policies
@@ -42,7 +43,7 @@ def _view(host, destination, evacuations):
             for evacuation in evacuations]}}
 
 
-@validation.validated
+@compat.validated
 class HostEvacuateController(wsgi.Controller):
     """Evacuate every server of a reported host, or a subset."""
 

@@ -29,6 +29,7 @@ from nova.api import validation
 from nova import exception as nova_exception
 
 from nova_hoststatus.api.schemas import hosts as schema
+from nova_hoststatus import compat
 from nova_hoststatus import exception
 from nova_hoststatus import hostfault
 from nova_hoststatus import policies
@@ -81,7 +82,7 @@ def http_error(exc):
     return error(explanation=exc.format_message())
 
 
-@validation.validated
+@compat.validated
 class HostStatusController(wsgi.Controller):
     """Host state: enable/disable, maintenance, host down reports."""
 

@@ -44,7 +44,10 @@ _evacuation = {
         'result': {'type': 'string', 'enum': ['accepted', 'skipped']},
         'pre_fault': hosts.pre_fault_state,
         'restored_vm_state': {'type': ['string', 'null']},
-        'migration_id': {'type': ['string', 'null'], 'format': 'uuid'},
+        # Not {'type': ['string', 'null'], 'format': 'uuid'}: Nova 31's
+        # uuid format checker refuses null.
+        'migration_id': {'anyOf': [{'type': 'string', 'format': 'uuid'},
+                                   {'type': 'null'}]},
         'reason': {
             'type': ['string', 'null'],
             'enum': [None, 'vm_state_not_evacuable', 'task_in_progress',
