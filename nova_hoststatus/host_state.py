@@ -104,3 +104,33 @@ def evacuations_from(context, host):
                   'migration_type': fields.MigrationType.EVACUATION})
     return {migration.instance_uuid: migration
             for migration in sorted(migrations, key=lambda m: m.id)}
+
+
+def server_on_reported_host(context, server_uuid):
+    """``(Instance, host)`` if the server's host is reported down.
+
+    None when it is not, or when the server is not found. Three statements
+    on indexes: its mapping, its row, its host's service.
+    """
+    try:
+        mapping = objects.InstanceMapping.get_by_instance_uuid(context,
+                                                               server_uuid)
+    except nova_exception.InstanceMappingNotFound:
+        return None
+    if mapping.cell_mapping is None:
+        # Not scheduled yet: on no host.
+        return None
+    with nova_context.target_cell(context, mapping.cell_mapping) as cctxt:
+        try:
+            instance = objects.Instance.get_by_uuid(cctxt, server_uuid,
+                                                    expected_attrs=[])
+        except nova_exception.InstanceNotFound:
+            return None
+        if not instance.host:
+            return None
+        try:
+            service = objects.Service.get_by_compute_host(cctxt,
+                                                          instance.host)
+        except nova_exception.ComputeHostNotFound:
+            return None
+    return (instance, instance.host) if service.forced_down else None

@@ -27,7 +27,7 @@ It reads the cells from the API database, as nova-manage does, and every
 cell's system_metadata (no index serves its key: it reads it all).
 """
 # As nova-manage: eventlet or native threads before any other import.
-from nova import monkey_patch; monkey_patch.patch()  # noqa
+from nova_hoststatus import compat; compat.monkey_patch()  # noqa
 
 import functools  # noqa: E402
 import sys  # noqa: E402

@@ -198,3 +198,36 @@ class EvacuatePolicyTest(test_robustness.RobustnessTestBase):
                                  {'evacuate': {}}, api=api)
             self.assertEqual(202, response.status_code, persona)
             self.assertEqual([], response.json()['evacuate']['servers'])
+
+    def test_nova_evacuate_rule_applies_too(self):
+        """A deployer who restricted Nova's evacuate restricts this too."""
+        self._boot('host1')
+        self._report_host_down('host1')
+        self.policy.set_rules({'os_compute_api:os-evacuate': '!'},
+                              overwrite=False)
+        initial = self._snapshot()
+
+        response = self._raw('POST', '/os-hosts/host1/evacuate',
+                             {'evacuate': {}})
+
+        self.assertIn('os_compute_api:os-evacuate',
+                      self.assertFault(response, 403))
+        self.assertUnchanged(initial)
+
+
+class ServicesObserverPolicyTest(test_robustness.RobustnessTestBase):
+    """Stock PUT /os-services, observed only for those stock lets in."""
+
+    def test_refused_caller_costs_no_cell_query(self):
+        service_id = self._compute_service('host1')['id']
+        for api in (self.member_api, self.other_member_api):
+            with test_robustness.base.count_sql_statements() as statements:
+                response = self._raw(
+                    'PUT', '/os-services/%s' % service_id,
+                    {'status': 'disabled'}, api=api,
+                    headers={'OpenStack-API-Version': 'compute 2.53'})
+            self.assertFault(response, 403)
+            # Stock reads nothing before its 403: neither does the
+            # observer, for whoever asks.
+            self.assertEqual([], [s for s in statements
+                                  if 'services' in s or 'cell' in s], api)

@@ -18,6 +18,7 @@ A route of its own (stock Nova has no such path), at every microversion.
 from nova.api.openstack import wsgi
 from nova.api import validation
 from nova import exception as nova_exception
+from nova.policies import evacuate as evacuate_policies
 
 from nova_hoststatus.api.controllers import hosts
 from nova_hoststatus.api.schemas import evacuate as schema
@@ -59,6 +60,10 @@ class HostEvacuateController(wsgi.Controller):
         context = req.environ['nova.context']
         policies.register_rules()
         context.can(hosts_policies.EVACUATE, target={})
+        # Nova's own evacuate rule too: a deployer who restricted it must
+        # not find evacuation reopened here. It evacuates servers of any
+        # project, so with no server as target.
+        context.can(evacuate_policies.BASE_POLICY_NAME, target={})
         destination = body['evacuate'].get('host')
         try:
             evacuations = self.recovery_api.evacuate(

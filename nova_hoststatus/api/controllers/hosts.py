@@ -75,10 +75,9 @@ def _view(state):
 
 
 def http_error(exc):
-    error = {400: webob.exc.HTTPBadRequest,
-             404: webob.exc.HTTPNotFound,
-             409: webob.exc.HTTPConflict,
-             503: webob.exc.HTTPServiceUnavailable}[exc.code]
+    """The HTTP error of a service-layer exception, by its code."""
+    error = webob.exc.status_map.get(exc.code,
+                                     webob.exc.HTTPInternalServerError)
     return error(explanation=exc.format_message())
 
 

@@ -29,6 +29,7 @@ from oslo_utils import uuidutils
 from nova.compute import api as compute_api
 from nova import exception as nova_exception
 from nova import objects
+from nova.policies import services as services_policies
 from nova import servicegroup
 
 from nova_hoststatus.api import router
@@ -66,9 +67,14 @@ class ServicesObserver(router.StockObserver):
         lookup = _lookup(req)
         if lookup is None:
             return None
-        # Reading the service is this observer's business, whoever asks;
-        # stock decides what the caller may change.
-        context = req.environ['nova.context'].elevated()
+        context = req.environ['nova.context']
+        # Stock refuses the others before it reads anything: so does this.
+        if not context.can(services_policies.BASE_POLICY_NAME % 'update',
+                           target={}, fatal=False):
+            return None
+        # Reading the service is this observer's business; stock decides
+        # what the caller may change.
+        context = context.elevated()
         try:
             # Targets the context at the service's cell, for after().
             service = compute_api._find_service_in_cell(context, **lookup)
