@@ -53,7 +53,6 @@ import collections
 import gc
 import itertools
 import json
-import linecache
 import logging
 import os
 import platform
@@ -87,8 +86,8 @@ from nova.network import model as network_model  # noqa: E402
 from nova import objects  # noqa: E402
 from nova.objects import service as service_obj  # noqa: E402
 
-import nova_hoststatus  # noqa: E402
 import nova_hoststatus.conf  # noqa: E402
+from nova_hoststatus.demo import statements  # noqa: E402
 from nova_hoststatus.hostfault import api as hostfault_api  # noqa: E402
 from nova_hoststatus.notifications import emitter  # noqa: E402
 from nova_hoststatus.recovery import api as recovery_api  # noqa: E402
@@ -164,9 +163,6 @@ SYSTEM_METADATA = collections.OrderedDict([
     ('owner_project_name', 'demo'), ('boot_roles', 'reader,member'),
 ])
 
-_PACKAGE = os.path.dirname(os.path.abspath(nova_hoststatus.__file__))
-_NOVA_OBJECTS = os.path.dirname(os.path.abspath(objects.__file__))
-_OBJECT_CALL = re.compile(r'objects\.(\w+\.\w+)\(')
 _READS = re.compile(r'\s*(SELECT|UPDATE|DELETE)\b', re.I)
 _ALIAS = re.compile(r'\b(\w+) AS (\w+)\b')
 _PLACEHOLDERS = re.compile(r'(\(%s(, %s)*\)(, )?)+')
@@ -186,39 +182,6 @@ def _uuid(digest):
     return ("CONCAT_WS('-', SUBSTR({h}, 1, 8), SUBSTR({h}, 9, 4), "
             "CONCAT('4', SUBSTR({h}, 14, 3)), CONCAT('8', SUBSTR({h}, 18, 3)),"
             " SUBSTR({h}, 21, 12))").format(h=digest)
-
-
-def _origin(frame):
-    """The package call a statement comes from; None if not the package's.
-
-    The package's: issued in nova_hoststatus.db, or by a Nova object method
-    package code calls directly (not inside Nova's own evacuate or
-    notifications).
-    """
-    frames = []
-    while frame is not None:
-        frames.append(frame)
-        frame = frame.f_back
-    # Innermost first.
-    for index, frame in enumerate(frames):
-        if frame.f_code.co_filename.startswith(_PACKAGE + os.sep):
-            break
-    else:
-        return None
-    filename = frame.f_code.co_filename
-    module = os.path.relpath(filename, _PACKAGE)[:-len('.py')].replace(
-        os.sep, '.')
-    function = frame.f_code.co_qualname.split('.<locals>.')[0]
-    if module == 'db':
-        return 'db.%s' % function
-    callees = [f for f in frames[:index]
-               if 'oslo_versionedobjects' not in f.f_code.co_filename]
-    if not callees or not callees[-1].f_code.co_filename.startswith(
-            _NOVA_OBJECTS + os.sep):
-        return None
-    called = _OBJECT_CALL.search(linecache.getline(filename, frame.f_lineno))
-    return '%s.%s -> %s' % (module, function, called.group(1) if called
-                            else callees[-1].f_code.co_name)
 
 
 class MariaDB(object):
@@ -644,7 +607,7 @@ class Explainer(object):
                  executemany):
         if self.call is None or executemany or not _READS.match(statement):
             return
-        origin = _origin(sys._getframe(1))
+        origin = statements.origin(sys._getframe(1))
         if origin is None:
             return
         # On its own connection, in its transaction, with its parameters,

@@ -60,8 +60,6 @@ choices are those benchmarks/cell_scale.py measures in cells of 1k to
 
 import collections
 import datetime
-import linecache
-import os
 import re
 import sys
 
@@ -71,9 +69,8 @@ import sqlalchemy as sa
 
 from nova.db.main import api as main_db
 from nova.db.main import models
-from nova import objects
 
-import nova_hoststatus
+from nova_hoststatus.demo import statements
 from nova_hoststatus.notifications import emitter
 from tests.functional import base
 from tests.functional import watching
@@ -91,17 +88,12 @@ CELL_SIZE = 100000
 # An index search on these columns alone selects nearly every row.
 UNSELECTIVE = frozenset(['deleted', 'cleaned', 'hidden'])
 
-_PACKAGE = os.path.dirname(os.path.abspath(nova_hoststatus.__file__))
-# The embedded cloud's own helpers (servers created in the database).
-_DEMO = os.path.join(_PACKAGE, 'demo')
-_NOVA_OBJECTS = os.path.dirname(os.path.abspath(objects.__file__))
 # "SEARCH instances USING INDEX x (host=? AND deleted=?)", "SCAN a".
 _PLAN_LINE = re.compile(
     r'^(?P<op>SCAN|SEARCH) (?P<name>\S+)(?: AS (?P<alias>\S+))?'
     r'(?: USING (?:COVERING )?(?:INDEX (?P<index>\S+)|'
     r'(?P<pk>INTEGER PRIMARY KEY|PRIMARY KEY)))?(?: \((?P<terms>.*)\))?')
 _ALIAS = re.compile(r'\b(\w+) AS (\w+)\b')
-_OBJECT_CALL = re.compile(r'objects\.(\w+\.\w+)\(')
 
 # The system_metadata keys Nova writes for a server booted from an image.
 SYSTEM_METADATA = {
@@ -115,43 +107,6 @@ SYSTEM_METADATA = {
 
 Statement = collections.namedtuple('Statement',
                                    ['origin', 'sql', 'plan'])
-
-
-def _origin(frame):
-    """The package call a statement comes from, or None if not the package's.
-
-    The package's: issued in nova_hoststatus.db, or by a Nova object method
-    package code calls directly.
-    """
-    frames = []
-    while frame is not None:
-        frames.append(frame)
-        frame = frame.f_back
-    # Innermost first.
-    for index, frame in enumerate(frames):
-        filename = frame.f_code.co_filename
-        if (filename.startswith(_PACKAGE + os.sep) and
-                not filename.startswith(_DEMO + os.sep)):
-            break
-    else:
-        return None
-    module = os.path.relpath(filename, _PACKAGE)[:-len('.py')].replace(
-        os.sep, '.')
-    # The function, not one it defines inside.
-    function = frame.f_code.co_qualname.split('.<locals>.')[0]
-    if module == 'db':
-        return 'db.%s' % function
-    # The frame it called, past oslo.versionedobjects' remotable wrappers.
-    callees = [f for f in frames[:index]
-               if 'oslo_versionedobjects' not in f.f_code.co_filename]
-    if not callees or not callees[-1].f_code.co_filename.startswith(
-            _NOVA_OBJECTS + os.sep):
-        return None
-    line = linecache.getline(filename, frame.f_lineno)
-    called = _OBJECT_CALL.search(line)
-    return '%s.%s -> %s' % (module, function,
-                            called.group(1) if called else
-                            callees[-1].f_code.co_name)
 
 
 def _reads(sql):
@@ -232,7 +187,7 @@ class SQLPlansTest(base.HostStatusTestBase):
                  executemany):
         if executemany or not _reads(statement):
             return
-        origin = _origin(sys._getframe(1))
+        origin = statements.origin(sys._getframe(1))
         if origin is None:
             return
         # Same connection (and transaction), same parameters, through the
