@@ -196,7 +196,7 @@ def fault_monitor_policy(d, cell, host):
     # The fault monitor reports with the service role
     # (doc/source/deploy.rst).
     return ('"nova_hoststatus:os-hosts:report-host-down": '
-            '"rule:service_or_admin"\n')
+            '"rule:nova_hoststatus:service_or_admin"\n')
 
 
 def masakari_conf(d, cell, host):
