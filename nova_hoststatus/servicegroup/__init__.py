@@ -44,8 +44,13 @@ def install():
     before the process creates its services, API controllers or scheduler
     filters. Idempotent.
 
-    :raises RuntimeError: if Nova maps a name to a class the subclass does
-        not extend, rather than silently running without the guarantee.
+    If Nova no longer has the table, or maps a name to a class the subclass
+    does not extend (a Nova upgrade), it warns and leaves Nova's driver:
+    the service runs as stock, which checks forced_down one level up
+    (``servicegroup.API.service_is_up``) for every caller in Nova; only
+    the driver-level guarantee and its log lines are lost.
+
+    :returns: the names whose driver it replaced.
     """
     # Imported here, see the module docstring.
     from oslo_log import log as logging
@@ -57,17 +62,30 @@ def install():
     # NOTE: the table is private to Nova, and the only way to select a
     # driver without editing Nova. A stevedore namespace for servicegroup
     # drivers upstream would make this function unnecessary.
-    table = servicegroup_api._driver_name_class_mapping
+    table = getattr(servicegroup_api, '_driver_name_class_mapping', None)
+    if not isinstance(table, dict):
+        log.warning('nova.servicegroup.api has no driver table this '
+                    'release of nova-hoststatus knows: running Nova\'s own '
+                    'ServiceGroup drivers.')
+        return []
+    replaced = []
     for name, path in DRIVERS.items():
         if name not in table:
             # Nova dropped this backend: there is nothing to select.
             continue
         driver = importutils.import_class(path)
-        if not issubclass(driver, importutils.import_class(table[name])):
-            raise RuntimeError(
-                'nova.servicegroup.api maps servicegroup_driver %s to %s, '
-                'which %s does not extend; refusing to replace it.' %
-                (name, table[name], path))
+        try:
+            extends = issubclass(driver,
+                                 importutils.import_class(table[name]))
+        except ImportError:
+            extends = False
+        if not extends:
+            log.warning('nova.servicegroup.api maps servicegroup_driver '
+                        '%s to %s, which %s does not extend: running Nova\'s '
+                        'driver.', name, table[name], path)
+            continue
         table[name] = path
+        replaced.append(name)
         # Usually before logging is set up; the drivers log again.
         log.info('servicegroup_driver %s now loads %s.', name, path)
+    return replaced

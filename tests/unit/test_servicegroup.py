@@ -233,11 +233,26 @@ class InstallTestCase(test.NoDBTestCase):
         nova_hoststatus.servicegroup.install()
         self.assertEqual(nova_hoststatus.servicegroup.DRIVERS, self.table)
 
-    def test_install_refuses_a_driver_it_does_not_extend(self):
+    def test_install_leaves_a_driver_it_does_not_extend(self):
+        """A Nova upgrade remapped it: the service runs Nova's, warned."""
         mc_path = 'nova.servicegroup.drivers.mc.MemcachedDriver'
         self.table['db'] = mc_path
-        self.assertRaises(RuntimeError, nova_hoststatus.servicegroup.install)
+        log = self.useFixture(fixtures.FakeLogger())
+
+        self.assertEqual(['mc'], nova_hoststatus.servicegroup.install())
+
         self.assertEqual(mc_path, self.table['db'])
+        self.assertIn("running Nova's driver", log.output)
+
+    def test_install_runs_stock_without_the_table(self):
+        """A Nova upgrade renamed the table: the service still starts."""
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.servicegroup.api._driver_name_class_mapping', None))
+        log = self.useFixture(fixtures.FakeLogger())
+
+        self.assertEqual([], nova_hoststatus.servicegroup.install())
+
+        self.assertIn("running Nova's own ServiceGroup drivers", log.output)
 
     def test_install_skips_a_backend_nova_dropped(self):
         del self.table['mc']
