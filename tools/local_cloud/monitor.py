@@ -23,9 +23,9 @@ nova-hoststatus::
 It runs as a user with only the ``service`` role (the policy rule
 ``nova_hoststatus:os-hosts:report-host-down`` is granted to
 ``rule:nova_hoststatus:service_or_admin``), authenticates once when it
-starts and sends one warm-up request, so that a report costs one API call. Events go to
-stdout as JSON lines with CLOCK_MONOTONIC times (the same clock in every
-process of the machine)::
+starts and sends one warm-up request, so that a report costs one API call.
+Events go to stdout as JSON lines with CLOCK_MONOTONIC times (the same clock
+in every process of the machine)::
 
     python -m local_cloud.monitor STATE/cloud.json --host host1=PIDFILE ...
 """
