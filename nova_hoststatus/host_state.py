@@ -26,7 +26,9 @@ from nova import exception as nova_exception
 from nova import objects
 from nova.objects import fields
 
+from nova_hoststatus import db
 from nova_hoststatus import exception
+from nova_hoststatus import prefault
 
 # The disabled_reason that marks a service disabled by maintenance mode, so
 # that leaving maintenance undoes only what maintenance did.
@@ -106,11 +108,33 @@ def evacuations_from(context, host):
             for migration in sorted(migrations, key=lambda m: m.id)}
 
 
+def servers_of(context, host):
+    """The servers of a host, and those evacuated from it.
+
+    Servers leave a reported host only through evacuations: those evacuated
+    from it are found through its evacuation migrations (on an index of
+    ``source_compute``) and read by uuid, never by reading the whole cell.
+
+    :returns: rows (nova_hoststatus.db, with their records) of the servers
+        on the host, rows of those evacuated from it and elsewhere now, and
+        ``{uuid: latest evacuation Migration from the host}``.
+    """
+    on_host = db.instances_on_host(context, host)
+    evacuations = evacuations_from(context, host)
+    here = {row.uuid for row in on_host}
+    gone = db.instances_with_records(
+        context, [uuid for uuid in evacuations if uuid not in here])
+    return on_host, gone, evacuations
+
+
 def server_on_reported_host(context, server_uuid):
     """``(Instance, host)`` if the server's host is reported down.
 
-    None when it is not, or when the server is not found. Three statements
-    on indexes: its mapping, its row, its host's service.
+    Reported: the host's service is forced down and the server has the
+    record of a report of that host. A service forced down through stock's
+    os-services alone is not: stock's behaviour is kept. None when it is
+    not, or when the server is not found. Statements on indexes: its
+    mapping, its row, its host's service, and if forced down, its record.
     """
     try:
         mapping = objects.InstanceMapping.get_by_instance_uuid(context,
@@ -133,4 +157,9 @@ def server_on_reported_host(context, server_uuid):
                                                           instance.host)
         except nova_exception.ComputeHostNotFound:
             return None
-    return (instance, instance.host) if service.forced_down else None
+        if not service.forced_down:
+            return None
+        rows = db.instances_with_records(cctxt, [server_uuid])
+    if not (rows and prefault.of_host(rows[0], instance.host)):
+        return None
+    return instance, instance.host

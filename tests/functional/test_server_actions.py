@@ -68,3 +68,22 @@ class ServerActionsOnReportedHostTest(test_robustness.RobustnessTestBase):
 
         self.assertEqual(202, self._action({'os-start': None}).status_code)
         self._wait_for_state_change(self.server, 'ACTIVE')
+
+
+class ServerActionsOnForcedDownHostTest(test_robustness.RobustnessTestBase):
+
+    def test_a_stock_force_down_keeps_stocks_answer(self):
+        # Forced down through stock's os-services, not reported: stock
+        # accepts the action, as Nova's own tests of evacuation expect.
+        server = self._boot('host1', 'mine', api=self.other_admin_api)
+        service_id = self._compute_service('host1')['id']
+        response = self._raw('PUT', '/os-services/%s' % service_id,
+                             {'forced_down': True},
+                             headers={'OpenStack-API-Version':
+                                      'compute 2.53'})
+        self.assertEqual(200, response.status_code, response.text)
+
+        response = self._raw('POST', '/servers/%s/action' % server['id'],
+                             {'os-stop': None}, api=self.other_member_api)
+
+        self.assertEqual(202, response.status_code, response.text)
