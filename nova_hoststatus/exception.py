@@ -79,6 +79,14 @@ class HostUpdatedConcurrently(HostConflict):
                "was; nothing was changed by it. Retry.")
 
 
+class RecoveryNotTold(HostConflict):
+    msg_fmt = ("The host down report of %(host)s cannot be cleared until "
+               "nova-hoststatus-watcher has told the end of its recovery "
+               "(host_fault.recover), within %(interval)s seconds; retry "
+               "then. Without a watcher running, the recovery's marks "
+               "expire after [hoststatus] recovery_timeout.")
+
+
 class RecoveryInProgress(HostConflict):
     msg_fmt = ("The host down report of %(host)s cannot be cleared while its "
                "servers are being evacuated; retry when they are.")

@@ -14,7 +14,7 @@
 
 A host fault report keeps each server's pre-fault state in its
 system_metadata, and a host evacuation marks the servers it sends
-(:mod:`nova_hoststatus.prefault`, :mod:`nova_hoststatus.recovery.follower`).
+(:mod:`nova_hoststatus.prefault`).
 They are removed when a report is cleared and when a recovery is told; an
 operator lists what is left, and purges what no recovery can use any more
 (or everything, before uninstalling the package)::
@@ -46,7 +46,6 @@ from nova import objects  # noqa: E402
 import nova_hoststatus.conf  # noqa: E402
 from nova_hoststatus import db  # noqa: E402
 from nova_hoststatus import prefault  # noqa: E402
-from nova_hoststatus.recovery import follower  # noqa: E402
 
 CONF = nova_hoststatus.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -68,7 +67,7 @@ def _describe(row):
             return None, None, 'unreadable: %s' % row.value
         return (record.host, record.fault or '(version 1)',
                 '%s/%s/%s' % record.state)
-    found = follower.decode_mark(row.value)
+    found = prefault.decode_mark(row.value)
     if found is None:
         return None, None, 'unreadable: %s' % row.value
     return found.host, found.request_id, 'sent %s' % found.sent_at

@@ -26,8 +26,13 @@ it finds; clearing the report removes the records of its fault, and a
 server recovered elsewhere loses its record. Recovery uses a record only
 for the host and the fault that wrote it.
 
-Records are JSON with a ``version``; the first format had none (and no
-``fault``): it is read as version 1.
+A host evacuation also marks each server it sends (:func:`mark`: the
+host and the request), which the watcher's follower of recoveries reads
+and removes once it told the recovery (nova_hoststatus.recovery.follower);
+a report's clear waits for that.
+
+Records and marks are JSON with a ``version``; the first records had none
+(and no ``fault``): they are read as version 1.
 """
 
 import collections
@@ -54,6 +59,9 @@ Record = collections.namedtuple(
 
 # A fault of a host: its identity and when it was reported.
 Fault = collections.namedtuple('Fault', ['id', 'reported_at'])
+
+# A server's recovery mark: which host evacuation sent it, and when.
+Mark = collections.namedtuple('Mark', ['host', 'request_id', 'sent_at'])
 
 # The vm_state a server is evacuated in, by its pre-fault vm_state: the
 # rebuild on the destination leaves it running (active) or powered off
@@ -144,3 +152,35 @@ def state_of(row, record):
     if record is None:
         return PreFaultState(row.vm_state, row.task_state, row.power_state)
     return record.state
+
+
+def mark(host, request_id):
+    """The mark of the servers one host evacuation of ``host`` sends."""
+    return jsonutils.dumps({'version': 1, 'host': host,
+                            'request_id': request_id,
+                            'sent_at': timeutils.utcnow().isoformat()})
+
+
+def decode_mark(value):
+    """The Mark of a stored value; None if it is of no known version."""
+    try:
+        found = jsonutils.loads(value)
+        if found.get('version', 1) > 1:
+            raise ValueError('version %s' % found['version'])
+        return Mark(found['host'], found['request_id'],
+                    timeutils.normalize_time(
+                        timeutils.parse_isotime(found['sent_at'])))
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        LOG.warning('Ignoring a recovery mark this release cannot read '
+                    '(%s): %s', exc, value)
+        return None
+
+
+def marks_of(rows, host):
+    """``{uuid: Mark}`` of the rows a host evacuation of ``host`` sent."""
+    found = {}
+    for row in rows:
+        marked = row.recovery and decode_mark(row.recovery)
+        if marked and marked.host == host:
+            found[row.uuid] = marked
+    return found

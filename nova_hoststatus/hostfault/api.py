@@ -35,9 +35,11 @@ its fault; the servers left on the host stay as they are.
 """
 
 import collections
+import datetime
 
 from oslo_db import api as oslo_db_api
 from oslo_log import log as logging
+from oslo_utils import timeutils
 
 from nova.compute import api as compute_api
 from nova.compute import power_state
@@ -166,6 +168,7 @@ class API(object):
                                            host_down_reported, reason)
                 if changes.get('forced_down') is False:
                     self._assert_evacuations_completed(cctxt, host)
+                    self._assert_recoveries_told(cctxt, host)
                 try:
                     changed, skipped, retold = self._commit(
                         cctxt, service, host, changes, host_down_reported)
@@ -233,6 +236,19 @@ class API(object):
             raise exception.EvacuationsNotCompleted(host=host)
 
     @staticmethod
+    def _assert_recoveries_told(context, host):
+        # The watcher follows the recoveries of the hosts reported down
+        # only: once cleared, an untold one would never be told. A mark
+        # older than recovery_timeout is one no watcher followed.
+        on_host, gone, _evacuations = host_state.servers_of(context, host)
+        since = timeutils.utcnow() - datetime.timedelta(
+            seconds=CONF.hoststatus.recovery_timeout)
+        if any(marked.sent_at > since for marked in
+               prefault.marks_of(on_host + gone, host).values()):
+            raise exception.RecoveryNotTold(
+                host=host, interval=CONF.hoststatus.watch_interval)
+
+    @staticmethod
     def _forget_fault(context, host):
         """Remove the records of the host's fault, its report cleared.
 
@@ -240,14 +256,12 @@ class API(object):
         (whose recovery was not followed to its end); records that another
         host's fault wrote are not this one's.
         """
-        on_host = db.instances_on_host(context, host)
-        here = {row.uuid for row in on_host}
-        evacuated = [uuid for uuid in host_state.evacuations_from(context,
-                                                                  host)
-                     if uuid not in here]
-        rows = on_host + db.instances_with_records(context, evacuated)
+        on_host, gone, _evacuations = host_state.servers_of(context, host)
+        rows = on_host + gone
+        marked = prefault.marks_of(rows, host)
         db.records_delete(context, [row.uuid for row in rows
-                                    if prefault.of_host(row, host)])
+                                    if prefault.of_host(row, host) or
+                                    row.uuid in marked])
 
     @staticmethod
     def _stop_instances(context, host, repeated=False):

@@ -48,7 +48,6 @@ from nova_hoststatus import db
 from nova_hoststatus import exception
 from nova_hoststatus import host_state
 from nova_hoststatus import prefault
-from nova_hoststatus.recovery import follower
 from nova_hoststatus.recovery import status
 
 CONF = nova_hoststatus.conf.CONF
@@ -106,17 +105,8 @@ class API(object):
 
     @staticmethod
     def _servers(context, host):
-        """The Servers of the host's recovery.
-
-        Servers leave a reported host only through evacuations, so those
-        evacuated from it are found through its evacuation migrations (on
-        an index of ``source_compute``), never by reading the whole cell.
-        """
-        on_host = db.instances_on_host(context, host)
-        evacuations = host_state.evacuations_from(context, host)
-        here = {row.uuid for row in on_host}
-        gone = db.instances_with_records(
-            context, [uuid for uuid in evacuations if uuid not in here])
+        """The Servers of the host's recovery."""
+        on_host, gone, evacuations = host_state.servers_of(context, host)
         fault = prefault.current_fault(on_host + gone, host)
         records = {row.uuid: prefault.of_fault(row, host, fault)
                    for row in on_host + gone}
@@ -207,7 +197,7 @@ class API(object):
         uuids = [row.uuid for row in rows]
         db.records_delete(context, [row.uuid for row in rows if row.recovery],
                           keys=(db.RECOVERY_KEY,))
-        mark = follower.mark(host, context.request_id)
+        mark = prefault.mark(host, context.request_id)
         db.records_create(context, db.RECOVERY_KEY,
                           {uuid: mark for uuid in uuids})
 

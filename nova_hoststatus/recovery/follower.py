@@ -12,13 +12,15 @@
 
 """Follow host evacuations to their end; then tell of each.
 
-A host evacuation marks each server it sends (``db.RECOVERY_KEY``: the
-host and the request that sent it) before nova-api hands it to Nova's
-evacuate. ``nova-hoststatus-watcher`` calls :func:`follow` for each host
-reported down at each of its checks: once none of the servers one request
-sent is still being evacuated (or ``[hoststatus] recovery_timeout`` has
-passed since), ``host_fault.recover`` tells each one's result; then the
-records of those recovered and the marks of all are removed.
+A host evacuation marks each server it sends (a recovery mark,
+:func:`nova_hoststatus.prefault.mark`: the host and the request that sent
+it) before nova-api hands it to Nova's evacuate. ``nova-hoststatus-watcher``
+calls :func:`follow` for each host reported down at each of its checks:
+once none of the servers one request sent is still being evacuated (or
+``[hoststatus] recovery_timeout`` has passed since), ``host_fault.recover``
+tells each one's result; then the records of those recovered and the
+marks of all are removed. A report of the host is not cleared while a
+recovery is untold (nova_hoststatus.hostfault).
 
 The state is the database's only: nova-api may be restarted or recycled at
 any time, and a watcher that restarts, or another that takes over, carries
@@ -30,7 +32,6 @@ import collections
 import datetime
 
 from oslo_log import log as logging
-from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 
 from nova.notifications.objects import base as notification_base
@@ -48,30 +49,6 @@ CONF = nova_hoststatus.conf.CONF
 LOG = logging.getLogger(__name__)
 
 Result = notification.HostRecoveryResult
-
-# A server's mark: which host evacuation sent it, and when.
-Mark = collections.namedtuple('Mark', ['host', 'request_id', 'sent_at'])
-
-
-def mark(host, request_id):
-    """The mark of the servers one host evacuation of ``host`` sends."""
-    return jsonutils.dumps({'version': 1, 'host': host,
-                            'request_id': request_id,
-                            'sent_at': timeutils.utcnow().isoformat()})
-
-
-def decode_mark(value):
-    """The Mark of a stored value; None if it is of no known version."""
-    try:
-        record = jsonutils.loads(value)
-        return Mark(record['host'], record['request_id'],
-                    timeutils.normalize_time(
-                        timeutils.parse_isotime(record['sent_at'])))
-    except (ValueError, TypeError, KeyError):
-        LOG.warning('Ignoring a recovery mark this release cannot read: '
-                    '%s', value)
-        return None
-
 
 # Statuses of a sent server whose evacuation has not ended: running, or
 # not begun yet (the mark is written before the server is handed to Nova).
@@ -95,17 +72,13 @@ def follow(context, host):
     :param context: targeted at the host's cell.
     :returns: the request ids of the host evacuations told.
     """
-    evacuations = host_state.evacuations_from(context, host)
-    on_host = db.instances_on_host(context, host)
-    here = {row.uuid for row in on_host}
-    rows = on_host + db.instances_with_records(
-        context, [uuid for uuid in evacuations if uuid not in here])
+    on_host, gone, evacuations = host_state.servers_of(context, host)
     sent = collections.defaultdict(list)
     unmarked_recovered = []
-    for row in rows:
+    for row in on_host + gone:
         status = recovery_status.recovery_status(
             row, host, evacuations.get(row.uuid))
-        found = row.recovery and decode_mark(row.recovery)
+        found = row.recovery and prefault.decode_mark(row.recovery)
         if found and found.host == host:
             sent[found.request_id].append((row, found, status))
         elif (row.host != host and status == recovery_status.RECOVERED and

@@ -14,6 +14,7 @@
 
 import collections
 import threading
+import time
 from unittest import mock
 
 import fixtures
@@ -362,20 +363,43 @@ class FaultScopedRecordsTest(base.HostStatusTestBase):
                 row.uuid for row in db.instances_on_host(cctxt, 'host1')
                 if row.pre_fault or row.recovery])
 
-    def test_recovered_records_go_when_the_report_is_cleared(self):
-        """No watcher followed the recovery: clearing tidies after it."""
+    def _recovered_host1(self):
         server = self._boot('host1')
         self._report_host_down('host1')
         self._evacuate_host('host1')
         self._wait_for_server_parameter(
             server, {'status': 'ACTIVE', 'OS-EXT-SRV-ATTR:host': 'host2'})
         self.restart_compute_service(self.computes['host1'])
+        return server
+
+    def _records_of(self, server):
+        with base.cell_context(self) as cctxt:
+            row, = db.instances_with_records(cctxt, [server['id']])
+        return row.pre_fault, row.recovery
+
+    def test_clear_waits_until_the_recovery_is_told(self):
+        """Once cleared, a host's recovery would never be told."""
+        server = self._recovered_host1()
+
+        error = self._put_host('host1', {'host_down_reported': False},
+                               status=409)
+
+        self.assertIn('nova-hoststatus-watcher',
+                      error['conflictingRequest']['message'])
+        self.assertTrue(self._compute_service('host1')['forced_down'])
+        watching.follow_recoveries(self)
+        self._clear('host1')
+        self.assertEqual((None, None), self._records_of(server))
+
+    def test_marks_no_watcher_followed_expire(self):
+        server = self._recovered_host1()
+        self.flags(recovery_timeout=1, group='hoststatus')
+        time.sleep(1.1)
 
         self._clear('host1')
 
-        with base.cell_context(self) as cctxt:
-            row, = db.instances_with_records(cctxt, [server['id']])
-        self.assertEqual((None, None), (row.pre_fault, row.recovery))
+        self.assertEqual((None, None), self._records_of(server))
+        self.assertEqual([], watching.recover_notifications(self))
 
 
 class FollowedOutsideTheAPITest(base.HostStatusTestBase):
