@@ -23,19 +23,23 @@
 # nova-api workers, killed processes, MariaDB and RabbitMQ restarted, then
 # load, for HOSTSTATUS_SOAK_SECONDS (180) (tools/local_cloud/soak.py).
 #
-# What runs where is data, tools/local_cloud/topology.py; this script
-# installs the system packages and the venv, runs tools/local_cloud/deploy.py
-# and stops everything it started.
+# What runs where is data, tools/local_cloud/topology.py, the Nova series
+# included; this script installs the system packages and the series' venv,
+# runs tools/local_cloud/deploy.py and stops everything it started.
 #
 # Needs root (apt-get) on Debian or Ubuntu, and PyPI.
 #
+# HOSTSTATUS_SERIES           2026.2 (default), 2026.1 or 2025.1: the Nova
+#                             series, its venv and constraints
+#                             (tools/series.sh)
 # HOSTSTATUS_CLOUD_LAYOUT     superconductor (default) or single: one cell,
 #                             whose database is also nova-api's
 # HOSTSTATUS_CLOUD_PORT_BASE  first of 10 loopback ports (default: the
 #                             first free 311N0..311N9 from 31100,
 #                             below Linux's ephemeral ports)
 # HOSTSTATUS_CLOUD_CACHE      where the Keystone and Masakari venvs are
-#                             kept (~/.cache/nova-hoststatus)
+#                             kept (~/.cache/nova-hoststatus; Masakari's
+#                             one per series)
 # HOSTSTATUS_CLOUD_KEEP       True: keep the state directory (configuration,
 #                             logs; not the databases) after a success too
 
@@ -47,6 +51,9 @@ cd "$(dirname "$0")/.."
 REPO=$(pwd)
 SCENARIO=${1:-fault}
 LAYOUT=${HOSTSTATUS_CLOUD_LAYOUT:-superconductor}
+# SERIES_VENV, SERIES_CONSTRAINTS; HOSTSTATUS_SERIES exported for the
+# deployment.
+source tools/series.sh
 export PYTHONPATH=$REPO/tools${PYTHONPATH:+:$PYTHONPATH}
 # The topology is standard library only: it checks the arguments before
 # anything is installed.
@@ -65,7 +72,7 @@ STATE=$(mktemp -d /tmp/nova-hoststatus-cloud.XXXXXX)
 LOGS=$STATE/logs
 RUN=$STATE/run
 mkdir -p "$LOGS" "$RUN"
-VENV=$REPO/.venv
+VENV=$REPO/$SERIES_VENV
 
 STEP_NAME=""
 STEP_START=0
@@ -213,7 +220,7 @@ function install_packages {
 function install_python {
     tools/setup-venv.sh > "$LOGS/setup-venv.log" 2>&1
     # The WSGI server and database driver of this deployment.
-    "$VENV/bin/pip" install -q -c constraints.txt gunicorn PyMySQL \
+    "$VENV/bin/pip" install -q -c "$SERIES_CONSTRAINTS" gunicorn PyMySQL \
         > "$LOGS/pip.log" 2>&1
 }
 

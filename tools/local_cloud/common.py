@@ -42,8 +42,9 @@ USERS = {
 # admin-only), so it is an admin there too.
 ADMIN_PROJECTS = ('project-a', 'project-b')
 
-# The highest microversion stock Nova 34 serves, for host_status (2.16),
-# host targeting (2.74) and evacuation to stopped servers (2.95).
+# The highest microversion the series' Nova serves (2.100 in Nova 31), for
+# host_status (2.16), host targeting (2.74) and evacuation to stopped
+# servers (2.95).
 MICROVERSION = 'compute latest'
 
 

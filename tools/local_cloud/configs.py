@@ -38,6 +38,7 @@ are saved, and notified, by that cell's conductor).
 """
 
 import os
+import subprocess
 
 from local_cloud import topology
 
@@ -180,6 +181,22 @@ def compute_host_conf(d, cell, host):
         d.state, 'nova', host)}})
 
 
+def nova_api_paste(d, cell, host):
+    """Stock's api-paste.ini of the series' Nova, with the package's router.
+
+    The package's file where the series has it, as a deployer copies it;
+    otherwise made from the one the series' nova wheel installs, as a
+    deployer of another release does (doc/source/deploy.rst).
+    """
+    series = d.cloud.series
+    if series.api_paste:
+        with open(os.path.join(topology.REPO, series.api_paste)) as f:
+            return f.read()
+    return subprocess.run(
+        [os.path.join(d.bin(None), 'nova-hoststatus-api-paste')],
+        check=True, capture_output=True, text=True).stdout
+
+
 def nova_api_conf(d, cell, host):
     return ini({'DEFAULT': {'log_file': os.path.join(d.logs,
                                                      'nova-api.log')}})
@@ -250,8 +267,8 @@ def masakari_flow_stock(d, cell, host):
 FILES = {
     'keystone/keystone.conf': keystone_conf,
     'placement/placement.conf': placement_conf,
-    # This package's file: stock Nova's with the one line changed.
-    'nova/api-paste.ini': 'etc/nova-hoststatus/api-paste.ini',
+    # Stock Nova's with the one line changed.
+    'nova/api-paste.ini': nova_api_paste,
     'nova/nova.conf': nova_conf,
     'nova/nova-api.conf': nova_api_conf,
     'nova/nova_{cell}.conf': cell_conductor_conf,

@@ -13,7 +13,8 @@
 """Deploy the local cloud of a scenario from its topology, then run it.
 
 tools/run-local-cloud.sh installs the system packages and the checkout's
-venv, then runs, in a session of its own::
+venv of the Nova series (HOSTSTATUS_SERIES), then runs, in a session of its
+own, with that venv's Python::
 
     python -m local_cloud.deploy SCENARIO LAYOUT STATE_DIR
 
@@ -28,6 +29,7 @@ import base64
 import concurrent.futures
 import fcntl
 import hashlib
+import importlib.metadata
 import json
 import os
 import re
@@ -47,8 +49,7 @@ from local_cloud import gunicorn_conf
 from local_cloud import monitor
 from local_cloud import topology
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
+REPO = topology.REPO
 # Below Linux's ephemeral ports (32768-60999): a port found free there may
 # be taken as the source port of a connection before its service binds it.
 PORT_BLOCKS = range(31100, 32000, 10)
@@ -117,10 +118,12 @@ class Deployment(object):
     # Names
 
     def bin(self, venv):
-        """The bin directory of ``venv`` (None: the checkout's .venv)."""
+        """The bin directory of ``venv`` (None: the series' own venv)."""
+        series = self.cloud.series
         if venv is None:
-            return os.path.join(REPO, '.venv', 'bin')
-        return os.path.join(self.cache, '%s-venv' % venv, 'bin')
+            return os.path.join(REPO, series.venv, 'bin')
+        return os.path.join(self.cache, topology.VENVS[venv].directory(
+            venv, series), 'bin')
 
     def db_url(self, name):
         return 'mysql+pymysql://openstack:%s@127.0.0.1:%d/%s%s' % (
@@ -236,18 +239,23 @@ class Deployment(object):
         venv = topology.VENVS[name]
         path = os.path.dirname(self.bin(name))
         log = '%s-venv.log' % name
+        constraints = (self.cloud.series.constraints if venv.pinned
+                       else 'constraints.txt')
         os.makedirs(self.cache, exist_ok=True)
         with open(path + '.lock', 'w') as lock:
             # One run builds it at a time.
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if not os.path.exists(os.path.join(path, '.complete')):
+            if not self.venv_built(path, venv, log):
                 shutil.rmtree(path, ignore_errors=True)
                 pip = [os.path.join(path, 'bin', 'pip'), 'install', '-q']
                 self.call(['python3', '-m', 'venv', path], log)
                 self.call(pip + ['--upgrade', 'pip'], log)
-                self.call(pip + ['-c', os.path.join(REPO, 'constraints.txt')]
+                self.call(pip + ['-c', os.path.join(REPO, constraints)]
                           + [p.format(repo=REPO) for p in venv.packages],
                           log)
+                if not self.venv_built(path, venv, log, complete=False):
+                    raise Failure('%s: not the versions %s pins (logs/%s)'
+                                  % (path, constraints, log))
                 open(os.path.join(path, '.complete'), 'w').close()
         if venv.with_checkout:
             # The package under test, as it is now.
@@ -255,6 +263,27 @@ class Deployment(object):
                        '--no-deps', '--force-reinstall', REPO], log)
         self.call([os.path.join(path, 'bin', 'python'), '-c', venv.check],
                   log)
+
+    def venv_built(self, path, venv, log, complete=True):
+        """Whether the venv at ``path`` has the series' pinned versions.
+
+        A cache built before its constraints changed is built again.
+        """
+        if complete and not os.path.exists(os.path.join(path, '.complete')):
+            return False
+        if not venv.pinned:
+            return True
+        wanted = ['%s==%s' % (project, self.cloud.series.pinned(project))
+                  for project in venv.pinned]
+        found = subprocess.run(
+            [os.path.join(path, 'bin', 'python'), '-c',
+             'import importlib.metadata as m, sys; print(" ".join('
+             '"%s==%s" % (p, m.version(p)) for p in sys.argv[1:]))']
+            + list(venv.pinned), capture_output=True, text=True)
+        with self.log(log) as out:
+            out.write('pinned %s, found %s%s\n' % (
+                ' '.join(wanted), found.stdout.strip(), found.stderr))
+        return found.stdout.split() == wanted
 
     def build_venvs(self):
         for name in sorted({p.venv for p in self.cloud.processes
@@ -521,7 +550,12 @@ class Deployment(object):
         return started
 
     def check_registered(self):
-        """Every compute in its cell, in Placement, then mapped."""
+        """Every compute in its cell, heartbeating, in Placement, mapped.
+
+        Heartbeating: a compute that waited for its cell's conductor
+        (eventlet Nova, a busy machine) starts its heartbeats late, and the
+        scheduler would find it not heard from in a short service_down_time.
+        """
         computes = [p for p in self.cloud.processes
                     if p.ready == topology.REGISTERED]
 
@@ -536,10 +570,16 @@ class Deployment(object):
                         sorted(found - wanted), cell.name))
                 if found != wanted:
                     return False
+                beating = {row[0] for row in self.sql(
+                    "SELECT host FROM %s.services WHERE deleted = 0 AND "
+                    "`binary` = 'nova-compute' AND report_count > 0"
+                    % cell.database)}
+                if beating != wanted:
+                    return False
             providers = {row[0] for row in self.sql(
                 'SELECT name FROM placement.resource_providers')}
             return providers >= {p.host for p in computes}
-        self.wait(120, 'computes registered in their cells and Placement',
+        self.wait(120, 'computes registered and heartbeating',
                   registered)
         self.call([os.path.join(self.bin(None), 'nova-manage'),
                    '--config-file', os.path.join(self.etc, 'nova',
@@ -593,8 +633,20 @@ class Deployment(object):
 
     # The whole run
 
+    def check_series(self):
+        """This venv has the Nova of the series."""
+        series = self.cloud.series
+        found = importlib.metadata.version('nova')
+        if found != series.pinned('nova'):
+            raise Failure(
+                '%s has Nova %s, %s pins %s: HOSTSTATUS_SERIES=%s '
+                'tools/setup-venv.sh' % (series.venv, found,
+                                         series.constraints,
+                                         series.pinned('nova'), series.name))
+
     def deploy(self):
         say(self.cloud.describe())
+        self.check_series()
         self.step('start MariaDB and RabbitMQ')
         for path in (self.etc, self.logs, self.run):
             os.makedirs(path, exist_ok=True)

@@ -17,7 +17,8 @@ their hosts, the services and the processes they become, the files each
 process reads, its threading mode, per scenario and per layout.
 :mod:`local_cloud.deploy` generates the configuration files
 (:mod:`local_cloud.configs`), the commands, ``cloud.json`` and the checks
-from it; nothing is written per cell or per scenario anywhere else.
+from it; nothing is written per cell, per scenario or per Nova series
+anywhere else.
 
 * A cell is a name and its hosts in a scenario's ``cells``; in the
   superconductor layout it gets its own database (``nova_<cell>``), its
@@ -27,14 +28,19 @@ from it; nothing is written per cell or per scenario anywhere else.
   ``{cell}`` and ``{host}`` in its name and files are filled in. A
   scenario that needs it names it in ``extra_services``, unless every
   scenario does.
+* A Nova series is a :class:`Series` in :data:`SERIES`, chosen with
+  ``HOSTSTATUS_SERIES`` (tools/series.sh): its venv and constraints, and
+  the threading modes its Nova processes can run in.
 
 This module is standard library only: the script runs it before the venv
 exists to check its arguments and print the layout::
 
-    python3 -m local_cloud.topology SCENARIO LAYOUT
+    [HOSTSTATUS_SERIES=2025.1] python3 -m local_cloud.topology SCENARIO LAYOUT
 """
 
 import dataclasses
+import os
+import re
 import sys
 
 NATIVE, EVENTLET = 'native', 'eventlet'
@@ -49,9 +55,64 @@ REGISTERED = 'registered'
 # super-conductor's, and where every service sends notifications.
 TOP_VHOST = '/'
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
 # One block of loopback ports, in this order from the base port.
 PORTS = ('keystone', 'placement', 'nova-api', 'image', 'network',
          'rabbitmq', 'rabbitmq-dist', 'epmd', 'mariadb', 'masakari-api')
+
+
+@dataclasses.dataclass(frozen=True)
+class Series(object):
+    """A Nova series the cloud runs, as tools/series.sh names it.
+
+    Nova, Placement and this package run from the checkout's venv of the
+    series (``HOSTSTATUS_SERIES=NAME tools/setup-venv.sh``), at the
+    versions its constraints pin; so does Masakari, in its own venv.
+    """
+
+    name: str
+    # The checkout's venv and the constraints it is built with.
+    venv: str
+    constraints: str
+    # The threading modes its Nova processes can run in: a process whose
+    # mode is not one of them runs in the first.
+    threading: tuple = (NATIVE, EVENTLET)
+    # nova-api's api-paste.ini: this repository's file, or None to make it
+    # from the series' own with nova-hoststatus-api-paste.
+    api_paste: str = None
+
+    def pinned(self, project):
+        """The version of ``project`` the series' constraints pin."""
+        with open(os.path.join(REPO, self.constraints)) as f:
+            found = re.search(r'^%s==(\S+)' % re.escape(project), f.read(),
+                              re.MULTILINE | re.IGNORECASE)
+        if found is None:
+            raise KeyError('%s: no %s' % (self.constraints, project))
+        return found.group(1)
+
+
+DEFAULT_SERIES = '2026.2'
+SERIES = {
+    # The package's file is stock Nova 34's with its one line changed.
+    '2026.2': Series('2026.2', '.venv', 'constraints.txt',
+                     api_paste='etc/nova-hoststatus/api-paste.ini'),
+    # Nova 33 runs nova-api and the scheduler in native threads only as an
+    # experiment, its other services under eventlet: every Nova process
+    # runs under eventlet, as the series is deployed.
+    '2026.1': Series('2026.1', '.venv-2026.1', 'constraints/2026.1.txt',
+                     threading=(EVENTLET,)),
+    # Nova 31 has no native threads.
+    '2025.1': Series('2025.1', '.venv-2025.1', 'constraints/2025.1.txt',
+                     threading=(EVENTLET,)),
+}
+
+
+def series(name=None):
+    """The :class:`Series` ``name``, by default HOSTSTATUS_SERIES's."""
+    return SERIES[name or os.environ.get('HOSTSTATUS_SERIES') or
+                  DEFAULT_SERIES]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,10 +125,22 @@ class Venv(object):
     # This checkout is reinstalled into it at every run, without its
     # dependencies (the cached ones stay).
     with_checkout: bool = False
+    # Built with the series' constraints, one per series; its packages
+    # named here must be at the versions they pin, or it is built again.
+    # Otherwise built with constraints.txt, the same for every series.
+    pinned: tuple = ()
+
+    def directory(self, name, series):
+        """Its directory in the cache."""
+        if self.pinned and series.name != DEFAULT_SERIES:
+            return '%s-%s-venv' % (name, series.name)
+        return '%s-venv' % name
 
 
 # Keystone and Masakari have venvs of their own, as in a real deployment;
-# Nova, Placement and this package run from the checkout's .venv.
+# Nova, Placement and this package run from the checkout's venv of the
+# series. Keystone is the current release whatever the series: Nova talks
+# to it only through its stable API.
 VENVS = {
     'keystone': Venv(('keystone', 'gunicorn', 'PyMySQL'),
                      'import keystone, gunicorn'),
@@ -75,7 +148,7 @@ VENVS = {
                       'python-openstackclient'),
                      'import masakari, masakariclient, '
                      'nova_hoststatus.masakari.tasks',
-                     with_checkout=True),
+                     with_checkout=True, pinned=('masakari', 'nova')),
 }
 
 
@@ -114,7 +187,8 @@ class Service(object):
     # local_cloud.deploy.
     setup: tuple = ()
     # A Nova process: its threading mode is Nova's switch, and it must run
-    # the ServiceGroup driver of this package.
+    # the ServiceGroup driver of this package. The series may not have it
+    # (Series.threading).
     nova: bool = False
     threading: str = NATIVE
     workers: int = 1
@@ -258,7 +332,7 @@ SCENARIOS = {
                   SINGLE: (('host1', 'host2'), ('host2', 'host3'),
                            ('host3', 'host4'))},
         extra_services=('masakari-api', 'masakari-engine'),
-        # As Nova 33 and older run it.
+        # As Nova 33 and older run it (they run every Nova process so).
         overrides={'nova-api': {'threading': EVENTLET}},
         # Masakari's stock flow waits for Nova to see a host down; a short
         # liveness keeps that wait short.
@@ -316,6 +390,7 @@ class Cloud(object):
     scenario_name: str
     scenario: Scenario
     layout: str
+    series: Series
     # nova.conf's [database]: nova-api's, the scheduler's, the top
     # conductor's.
     database: str
@@ -346,17 +421,23 @@ class Cloud(object):
     def describe(self):
         """The layout in one line."""
         api = self.process('nova-api')
-        return 'layout: %s; nova-api database %s (%s); cells %s' % (
-            self.layout, self.database, THREADING[api.threading],
-            ', '.join('%s (%s)' % (cell.name, ', '.join(cell.hosts))
-                      for cell in self.cells))
+        cells = ', '.join('%s (%s)' % (cell.name, ', '.join(cell.hosts))
+                          for cell in self.cells)
+        return 'layout: %s, Nova %s (%s); nova-api database %s (%s); ' \
+            'cells %s' % (self.layout, self.series.pinned('nova'),
+                          self.series.name, self.database,
+                          THREADING[api.threading], cells)
 
 
-def cloud(scenario_name, layout):
-    """The :class:`Cloud` of ``scenario_name`` in ``layout``."""
+def cloud(scenario_name, layout, series_name=None):
+    """The :class:`Cloud` of ``scenario_name`` in ``layout``.
+
+    On the Nova series ``series_name``, by default HOSTSTATUS_SERIES's.
+    """
     scenario = SCENARIOS[scenario_name]
     if layout not in LAYOUTS:
         raise KeyError(layout)
+    on = series(series_name)
     own = layout == SUPERCONDUCTOR
     cells = tuple(
         Cell(name, hosts, 'nova_%s' % name,
@@ -369,6 +450,9 @@ def cloud(scenario_name, layout):
             continue
         service = dataclasses.replace(
             service, **scenario.overrides.get(service.name, {}))
+        if service.nova and service.threading not in on.threading:
+            service = dataclasses.replace(service,
+                                          threading=on.threading[0])
         if service.per == CLOUD:
             processes.append(Process(service.name, service))
         elif service.per == CELL:
@@ -379,7 +463,7 @@ def cloud(scenario_name, layout):
             processes.extend(
                 Process(service.name.format(host=host), service, cell, host)
                 for cell in cells for host in cell.hosts)
-    return Cloud(scenario_name, scenario, layout,
+    return Cloud(scenario_name, scenario, layout, on,
                  # One cell: its database is nova-api's too.
                  'nova_cell0' if own else cells[0].database, cells,
                  scenario.failures[layout], tuple(processes))
@@ -390,8 +474,10 @@ def main(argv):
         scenario, layout = argv
         print(cloud(scenario, layout).describe())
     except (KeyError, ValueError):
-        print('scenarios: %s; layouts (HOSTSTATUS_CLOUD_LAYOUT): %s' % (
-            '|'.join(SCENARIOS), '|'.join(LAYOUTS)), file=sys.stderr)
+        print('scenarios: %s; layouts (HOSTSTATUS_CLOUD_LAYOUT): %s; '
+              'series (HOSTSTATUS_SERIES): %s' % (
+                  '|'.join(SCENARIOS), '|'.join(LAYOUTS), '|'.join(SERIES)),
+              file=sys.stderr)
         return 2
     return 0
 
