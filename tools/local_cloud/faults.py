@@ -17,13 +17,17 @@ Served by gunicorn in place of
 ``tools/run-local-cloud.sh soak`` only; nothing of it is deployed. The soak
 arms a fault by creating a file named after it in
 ``$HOSTSTATUS_SOAK_FAULTS``; the first worker to take it (an atomic
-rename) acts on it in its next host update:
+rename) acts on it in its next host update or host evacuation:
 
 ``api-killed-before-commit``
     the worker kills itself (SIGKILL) before the update's transaction;
 ``api-killed-after-commit``
     after it commits, before its notifications are queued and its answer
-    is sent.
+    is sent;
+``api-killed-in-evacuate``
+    in a host evacuation, once every server is marked and handed to
+    Nova's evacuate, before the answer: what it sent is the watcher's to
+    follow, and the caller, cut off, calls again.
 """
 
 import os
@@ -32,9 +36,11 @@ import signal
 from nova_hoststatus.servicegroup import wsgi
 
 from nova_hoststatus.hostfault import api as hostfault_api
+from nova_hoststatus.recovery import api as recovery_api
 
 FAULTS = os.environ['HOSTSTATUS_SOAK_FAULTS']
 _commit = hostfault_api.API._commit
+_evacuate = recovery_api.API.evacuate
 
 
 def _taken(name):
@@ -56,5 +62,13 @@ def _commit_with_faults(self, *args, **kwargs):
     return result
 
 
+def _evacuate_with_faults(self, *args, **kwargs):
+    results = _evacuate(self, *args, **kwargs)
+    if _taken('api-killed-in-evacuate'):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return results
+
+
 hostfault_api.API._commit = _commit_with_faults
+recovery_api.API.evacuate = _evacuate_with_faults
 application = wsgi.application

@@ -23,22 +23,44 @@ cell2, and back):
    stop, start and delete servers on it and the admin boots one there;
 2. a last report, then the checks: every server on the host in the target
    state or left alone for a true reason, no server changed twice by the
-   fault, one instance action per change, pre-fault records as read
-   before the fault, every server the fault changed told to its owner;
-3. the host evacuation, and every server back as it was;
-4. the compute restarted, the report cleared.
+   fault, one instance action per change, pre-fault records of one new
+   fault as read before it, every server the fault changed told to its
+   owner, no server left in a task;
+3. the host evacuation; once ``GET /os-hosts/{host}/state`` shows it
+   ended, every server back on the other host as it was before this
+   fault;
+4. the compute restarted, the report cleared as soon as it may be (as
+   doc/source/user/recover-host.rst says); then ``host_fault.recover``
+   told exactly once for each server sent, each ``recovered`` with its
+   pre-fault vm_state, and no pre-fault record or recovery mark of the
+   host left in its cell.
 
-Each cycle injects faults, in turn: a nova-api worker killed before its
-report's commit and the watcher killed; a worker killed after its commit
-and RabbitMQ stopped while notifications are queued; MariaDB restarted
-during the reports. Then, until the budget is spent, monitors report and
-clear the first two failed hosts at a fixed rate, and the latencies are
-printed. At the
-end no service may have answered 5xx (but 503 while MariaDB was down).
-The last line::
+Each cycle injects faults, in turn, each at its moment of the cycle:
 
-    soak: C cycles, F faults, R requests, 0 5xx, 0 lost notifications,
-    0 half-changed
+* a nova-api worker killed before its report's commit, and the watcher
+  killed during the reports; between the last report and the evacuation
+  an owner starts and reboots servers of the reported host (409 expected,
+  see OWNER_ACTIONS_REFUSED; no server may stay in a task there); the
+  monitors report the host again while its servers are being evacuated
+  (none of them may be changed: skipped ``being_evacuated``, or gone);
+* a worker killed after its report's commit and RabbitMQ stopped while
+  notifications are queued; every nova-api worker killed (SIGKILL) as soon
+  as the host evacuation answered, the recovery then followed by the
+  watcher alone (its records and marks gone once it is told);
+* a false alarm first: the host reported and cleared while its compute
+  runs, its owners then restart their servers, stop one that ran and
+  start one that was stopped, and only then the host fails (each must come
+  back as it was before this fault); MariaDB restarted during the
+  reports; the worker of the host evacuation killed once it has handed
+  the servers to Nova, before it answers (the caller calls again).
+
+Then, until the budget is spent, monitors report and clear the first two
+failed hosts at a fixed rate, and the latencies are printed. At the end no
+service may have answered 5xx (but 503 while MariaDB was down) and no
+host evacuation may have been told twice. The last line::
+
+    soak: C cycles, F faults, R requests, 0 told twice, 0 records left,
+    0 5xx, 0 lost notifications, 0 half-changed
 
     python -m local_cloud.soak STATE/cloud.json
 """
@@ -59,27 +81,51 @@ import threading
 import time
 
 from keystoneauth1 import exceptions as ksa_exceptions
+import oslo_messaging
 import prettytable
 import pymysql
 
 from nova_hoststatus.notifications import consumer
 
 from local_cloud import common
+from local_cloud import gunicorn_conf
 from local_cloud import monitor
 from local_cloud import stubs
 
 # What a report leaves a server in, and the vm_states it leaves alone.
 TARGET = ('stopped', None, 4)
 LEFT_ALONE = frozenset(['error', 'resized', 'soft-delete', 'deleted'])
+# The vm_states a host evacuation sends.
+EVACUABLE = frozenset(['active', 'stopped', 'error'])
 HOST_DOWN_ACTION = 'host_down_reported'
+BEING_EVACUATED = 'being_evacuated'
+# The package's keys in a server's system_metadata.
+PRE_FAULT_KEY, RECOVERY_KEY = 'hoststatus_pre_fault', 'hoststatus_recovery'
+# The faults of each cycle, in turn. false-alarm comes before the fault;
+# the api-killed-*-commit, watcher, RabbitMQ and MariaDB faults during the
+# reports; owner-start between the last report and the host evacuation;
+# the others during the recovery.
 FAULT_PLAN = (
-    ('api-killed-before-commit', 'watcher-killed'),
-    ('api-killed-after-commit', 'rabbitmq-stopped'),
-    ('mariadb-restarted',),
+    ('api-killed-before-commit', 'watcher-killed', 'owner-start',
+     'report-during-evacuation'),
+    ('api-killed-after-commit', 'rabbitmq-stopped',
+     'api-killed-after-evacuate'),
+    ('false-alarm', 'mariadb-restarted', 'api-killed-in-evacuate'),
 )
+# Whether an owner's start or reboot of a server whose host is reported
+# down is refused (409, nova_hoststatus.api.controllers.server_actions).
+# Stock Nova accepts it and casts it to the dead host, where the server
+# stays in its task: False records that without failing the soak.
+OWNER_ACTIONS_REFUSED = True
+OWNER_ACTIONS = (('os-start', None), ('reboot', {'type': 'HARD'}))
 MONITORS, REPORTS_EACH = 2, 3
-SERVERS_PER_HOST = 4
+# Three of them are the owners' during the reports; the others are left
+# for the faults and checks that need servers nobody else touches.
+SERVERS_PER_HOST = 5
 LOAD_RATE = 4.0
+# How long the watcher (a check every [hoststatus] watch_interval, 5 s)
+# may take to tell a recovery that ended.
+TOLD_WITHIN = 20
 ACCESS_LINE = re.compile(
     r'\[(?P<t>[^\]]+)\] "(?P<method>\S+) (?P<path>\S+)[^"]*" '
     r'(?P<status>\d{3})')
@@ -133,6 +179,21 @@ class Recorder(object):
             pause = min(pause * 2, 2.0)
 
 
+class RecoveryEndpoint(consumer.HostFaultEndpoint):
+    """The sample consumer's endpoint, host_fault.recover added."""
+
+    filter_rule = oslo_messaging.NotificationFilter(
+        event_type=r'^(instance\.update|host_status\.update|'
+                   r'host_fault\.(report|clear|recover))$')
+
+    def info(self, ctxt, publisher_id, event_type, payload, metadata):
+        if event_type != 'host_fault.recover':
+            return super().info(ctxt, publisher_id, event_type, payload,
+                                metadata)
+        self.on_notification(event_type, payload['nova_object.data'])
+        return oslo_messaging.NotificationResult.HANDLED
+
+
 class Daemon(object):
     """A process of the cloud, killed and started again as it was."""
 
@@ -157,6 +218,26 @@ class Daemon(object):
     def start(self):
         common.start(self.command, self.out, self.pidfile)
 
+    def children(self):
+        """The pids of its processes' children: gunicorn's workers."""
+        master = self._pid()
+        pids = []
+        for stat in glob.glob('/proc/[0-9]*/stat'):
+            try:
+                with open(stat) as f:
+                    # "pid (comm) state ppid ...": comm may hold spaces.
+                    ppid = int(f.read().rsplit(')', 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == master:
+                pids.append(int(stat.split('/')[2]))
+        return pids
+
+    def loaded(self):
+        """How many workers have loaded the application so far."""
+        with open(self.out, errors='replace') as f:
+            return f.read().count(gunicorn_conf.MODE.split('%')[0])
+
 
 class Soak(object):
 
@@ -173,7 +254,16 @@ class Soak(object):
         self.monitors = [self._api('monitor') for _ in range(MONITORS)]
         self.notifications = queue.Queue()
         self.told = collections.defaultdict(list)
+        # host_fault.recover payloads not checked yet, and how many times
+        # each host evacuation (its request id) was told.
+        self.recoveries = []
+        self.recoveries_told = collections.Counter()
         self.faults = collections.Counter()
+        # {host: the fault ids its reports recorded so far}
+        self.fault_ids = collections.defaultdict(set)
+        # What the faults made happen: skips being_evacuated, owners'
+        # answers on a reported host.
+        self.seen = collections.Counter()
         self.unavailable = []
         self.violations = collections.Counter()
         self.cycles = 0
@@ -193,6 +283,13 @@ class Soak(object):
     def violation(self, kind, message, *args):
         self.violations[kind] += 1
         self.say('VIOLATION (%s): %s' % (kind, message % args))
+
+    def get(self, api, kind, url, **params):
+        """The JSON of a read, None if it failed (a worker killed...)."""
+        response = self.recorder.call(api, kind, 'GET', url, params=params)
+        if response is None or response.status_code != 200:
+            return None
+        return response.json()
 
     # The database of a host's cell, read as the checks need it.
 
@@ -233,7 +330,22 @@ class Soak(object):
         return {uuid: json.loads(value) for uuid, value in self.sql(
             host, 'SELECT instance_uuid, value FROM '
             'instance_system_metadata WHERE deleted = 0 AND `key` = %s',
-            'hoststatus_pre_fault')}
+            PRE_FAULT_KEY)}
+
+    def records_of(self, host):
+        """The (uuid, key) of the records and marks naming ``host``."""
+        return [(uuid, key) for uuid, key, value in self.sql(
+            host, 'SELECT instance_uuid, `key`, value FROM '
+            'instance_system_metadata WHERE deleted = 0 AND `key` IN '
+            '(%s, %s)', PRE_FAULT_KEY, RECOVERY_KEY)
+            if json.loads(value).get('host') == host]
+
+    def evacuated_since(self, host, since):
+        """The servers with an evacuation from ``host`` since ``since``."""
+        return {row[0] for row in self.sql(
+            host, 'SELECT instance_uuid FROM migrations WHERE deleted = 0 '
+            'AND source_compute = %s AND migration_type = %s AND '
+            'created_at >= %s', host, 'evacuation', since)}
 
     # Notifications
 
@@ -245,8 +357,7 @@ class Soak(object):
              '--pool', 'local-cloud-soak',
              '--config-file', self.cloud['messaging_config']])
         self.listener = consumer.start_listener(
-            args, consumer.HostFaultEndpoint(
-                out=None, on_notification=on_notification))
+            args, RecoveryEndpoint(out=None, on_notification=on_notification))
 
     def drain_notifications(self):
         while True:
@@ -260,6 +371,18 @@ class Soak(object):
             elif event_type == 'instance.update':
                 self.told[data['uuid']].append(
                     ('instance', data['power_state']))
+            elif event_type == 'host_fault.recover':
+                self.recoveries_told[data['request_id']] += 1
+                self.recoveries.append(dict(data, servers=[
+                    server['nova_object.data']
+                    for server in data['servers']]))
+
+    def recoveries_of(self, host):
+        """The host_fault.recover payloads of ``host`` not checked yet."""
+        self.drain_notifications()
+        found = [r for r in self.recoveries if r['host'] == host]
+        self.recoveries = [r for r in self.recoveries if r['host'] != host]
+        return found
 
     # A cycle
 
@@ -278,8 +401,18 @@ class Soak(object):
                 uuids.append(response.json()['server']['id'])
         return uuids
 
+    def settled(self, host, count=0):
+        """``host``'s servers once none is in a task (at least ``count``)."""
+        def settled():
+            servers = self.servers_on(host)
+            return len(servers) >= count and all(
+                s[1] is None and s[0] in ('active', 'stopped')
+                for s in servers.values()) and servers
+        return common.wait_for(settled, 180, 'servers of %s settled' % host,
+                               interval=0.5)
+
     def settle(self, host):
-        """Enough servers on ``host``, none in a task: one stopped.
+        """Enough servers on ``host``, none in a task: one stopped, one not.
 
         Servers in error (a boot onto a host reported down meanwhile) are
         deleted first: they count against the projects' quotas.
@@ -295,23 +428,18 @@ class Soak(object):
         missing = SERVERS_PER_HOST - len(on_host)
         if missing > 0:
             self.boot(host, missing)
-
-        def settled():
-            servers = self.servers_on(host).values()
-            return len(servers) >= SERVERS_PER_HOST and all(
-                s[1] is None and s[0] in ('active', 'stopped')
-                for s in servers)
-        common.wait_for(settled, 180, 'servers of %s settled' % host,
-                        interval=0.5)
-        on_host = self.servers_on(host)
-        if not any(s[0] == 'stopped' for s in on_host.values()):
+        on_host = self.settled(host, SERVERS_PER_HOST)
+        for vm_state, action in (('stopped', 'os-stop'),
+                                 ('active', 'os-start')):
+            if any(s[0] == vm_state for s in on_host.values()):
+                continue
             uuid = sorted(on_host)[0]
-            self.admin.post('/servers/%s/action' % uuid,
-                            json={'os-stop': None})
+            self.admin.post('/servers/%s/action' % uuid, json={action: None})
             common.wait_for(
-                lambda: self.servers_on(host)[uuid][:2] == ('stopped', None),
-                60, 'server stopped', interval=0.2)
-        return self.servers_on(host)
+                lambda: self.servers_on(host)[uuid][:2] == (vm_state, None),
+                60, 'server %s' % vm_state, interval=0.2)
+            on_host = self.servers_on(host)
+        return on_host
 
     def cycle(self, number):
         host, spare = self.failures[number % len(self.failures)]
@@ -320,15 +448,35 @@ class Soak(object):
         self.say('cycle %d: %s (%s) fails with %d servers; faults: %s' % (
             number + 1, host, self.cloud['hosts'][host]['cell'], len(before),
             ', '.join(faults)))
+        # Servers the owners leave alone during the reports.
+        kept = ()
+        if 'false-alarm' in faults:
+            before, kept = self.false_alarm(host, before)
         since = self.now()
-        touched = set()
-        owner_uuids = sorted(before)[:3]
+        # {uuid: the owners' requests on it}
+        touched = collections.Counter()
+        answers = self.fail(host, before, faults, touched, kept)
+        records = self.check_reported(host, before, since, touched, answers)
+        if 'owner-start' in faults:
+            self.owner_start(host, before, touched)
+        self.check_no_task(host, before)
+        self.recover(host, spare, before, touched, faults, records)
+        for fault in faults:
+            self.faults[fault] += 1
+        self.cycles += 1
+
+    def fail(self, host, before, faults, touched, kept):
+        """The host fails: reports, owners and faults at once.
+
+        :returns: the answers of the reports, the last one's last.
+        """
+        owner_uuids = [uuid for uuid in sorted(before)
+                       if uuid not in kept][:3]
         compute = Daemon(self.cloud, 'nova-compute-%s' % host)
         watcher = Daemon(self.cloud, 'nova-hoststatus-watcher')
-
         for fault in faults:
-            if fault.startswith('api-killed'):
-                open(os.path.join(self.cloud['faults'], fault), 'w').close()
+            if fault.endswith('-commit'):
+                self.arm(fault)
             elif fault == 'watcher-killed':
                 watcher.stop()
         compute.stop()
@@ -348,12 +496,9 @@ class Soak(object):
             thread.start()
         for thread in threads:
             thread.join()
-        for fault in faults:
-            self.faults[fault] += 1
         if 'watcher-killed' in faults:
             watcher.start()
-        if glob.glob(os.path.join(self.cloud['faults'], 'api-killed-*[a-z]')):
-            self.violation('fault', 'a nova-api fault was never taken')
+        self.check_taken([f for f in faults if f.endswith('-commit')])
 
         # The last word: converged.
         last = self.recorder.until_ok(
@@ -362,28 +507,13 @@ class Soak(object):
         if last is None or last.status_code != 200:
             raise Violation('the last report of %s failed' % host)
         answers.append(last.json()['host'])
-        self.check_reported(host, before, since, touched, answers)
-        self.recover(host, spare, before, touched)
-        compute.start()
-        cleared = self.recorder.until_ok(
-            self.admin, 'clear', 'PUT', '/os-hosts/%s' % host,
-            json={'host': {'host_down_reported': False, 'status': 'enable'}},
-            deadline=180)
-        if cleared is None or cleared.status_code != 200:
-            raise Violation('%s could not be cleared' % host)
-        # Up again before it is the next cycle's destination.
-        common.wait_for(
-            lambda: self.admin.get('/os-services', params={
-                'binary': 'nova-compute', 'host': host}).json()[
-                    'services'][0]['state'] == 'up',
-            120, '%s up' % host, interval=0.5)
-        self.cycles += 1
+        return answers
 
-    def _monitor(self, api, host, answers):
+    def _monitor(self, api, host, answers, kind='report'):
         for _ in range(REPORTS_EACH):
             time.sleep(random.uniform(0, 0.3))
             response = self.recorder.until_ok(
-                api, 'report', 'PUT', '/os-hosts/%s' % host,
+                api, kind, 'PUT', '/os-hosts/%s' % host,
                 json={'host': {'host_down_reported': True}})
             if response is None:
                 self.violation('report', 'a report of %s never succeeded',
@@ -398,7 +528,7 @@ class Soak(object):
         actions.append((uuids[-1], 'delete'))
         for uuid, action in actions:
             time.sleep(random.uniform(0, 0.4))
-            touched.add(uuid)
+            touched[uuid] += 1
             owner = self.owner_of[before[uuid][3]]
             if action == 'delete':
                 self.recorder.call(owner, 'owner', 'DELETE',
@@ -408,6 +538,106 @@ class Soak(object):
                                    '/servers/%s/action' % uuid,
                                    json={action: None})
         touched.update(self.boot(host, 1))
+
+    def owner_action(self, uuid, project, action, body=None, kind='owner'):
+        return self.recorder.call(self.owner_of[project], kind, 'POST',
+                                  '/servers/%s/action' % uuid,
+                                  json={action: body})
+
+    # Faults
+
+    def arm(self, fault):
+        """Arm a fault of local_cloud.faults: a worker will take it."""
+        open(os.path.join(self.cloud['faults'], fault), 'w').close()
+
+    def false_alarm(self, host, before):
+        """A false alarm, then the owners change their servers.
+
+        The host is reported and cleared while its compute runs; its
+        owners restart their servers, stop one that ran and start one that
+        was stopped.
+
+        :returns: the servers as they are now, before the true fault, and
+            the two changed (left alone by the owners during the reports).
+        """
+        since = self.now()
+        answer = self.recorder.until_ok(
+            self.monitors[0], 'report', 'PUT', '/os-hosts/%s' % host,
+            json={'host': {'host_down_reported': True}})
+        if answer is None or answer.status_code != 200:
+            raise Violation('the false alarm of %s was not reported' % host)
+        self.check_reported(host, before, since, collections.Counter(),
+                            [answer.json()['host']])
+        self.clear(host)
+        self.check_cleared(host)
+        ran = sorted(u for u, s in before.items() if s[0] == 'active')
+        stopped = sorted(u for u, s in before.items() if s[0] == 'stopped')
+        for uuid in ran:
+            self.owner_action(uuid, before[uuid][3], 'os-start')
+        self.settled(host)
+        stop, start = ran[0], stopped[0]
+        self.owner_action(stop, before[stop][3], 'os-stop')
+        self.owner_action(start, before[start][3], 'os-start')
+        now = self.settled(host)
+        if (now[stop][0], now[start][0]) != ('stopped', 'active'):
+            raise Violation('the owners could not stop %s and start %s' % (
+                stop, start))
+        self.say('false alarm: %s reported and cleared; %s stopped and %s '
+                 'started by their owners' % (host, stop, start))
+        return now, (stop, start)
+
+    def owner_start(self, host, before, touched):
+        """Owners start and reboot their servers of the reported host."""
+        on_host = self.servers_on(host)
+        uuids = sorted(uuid for uuid in before if uuid not in touched and
+                       on_host.get(uuid, (None,))[0] == 'stopped')
+        for uuid, (action, body) in zip(uuids, OWNER_ACTIONS):
+            response = self.owner_action(uuid, before[uuid][3], action, body,
+                                         kind='owner, host reported')
+            status = response.status_code if response is not None else None
+            self.seen['%s %s' % (action, status)] += 1
+            self.check_refused(host, uuid, action, status)
+            if not OWNER_ACTIONS_REFUSED:
+                self.unstick(host, uuid)
+
+    def unstick(self, host, uuid):
+        """Reset a server stock Nova left in a task on its dead host.
+
+        Its pre-fault record is untouched: the host evacuation brings it
+        back as it was all the same.
+        """
+        state = self.servers_on(host).get(uuid)
+        if state is not None and state[1] is not None:
+            self.recorder.call(self.admin, 'reset state', 'POST',
+                               '/servers/%s/action' % uuid,
+                               json={'os-resetState': {'state': 'active'}})
+
+    def kill_api_workers(self):
+        """SIGKILL every nova-api worker; gunicorn starts new ones.
+
+        :returns: a function that waits for the new ones.
+        """
+        api = Daemon(self.cloud, 'nova-api')
+        loaded = api.loaded()
+        workers = api.children()
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        self.say('nova-api workers %s killed' % workers)
+        return lambda: common.wait_for(
+            lambda: api.loaded() >= loaded + len(workers), 300,
+            'nova-api workers started again', interval=0.5)
+
+    def report_again(self, host):
+        """The monitors report the host again, racing, meanwhile."""
+        answers = []
+        threads = [threading.Thread(target=self._monitor, args=(
+            api, host, answers, 'report, evacuating'))
+            for api in self.monitors]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return answers
 
     def _restart_mariadb(self):
         time.sleep(random.uniform(0.2, 0.6))
@@ -436,9 +666,83 @@ class Soak(object):
         subprocess.run([ctl['command'], 'start_app'], env=env, check=True,
                        capture_output=True, timeout=60)
 
+    # The recovery
+
+    def recover(self, host, spare, before, touched, faults, records):
+        """Evacuate, restart the compute, clear; faults meanwhile."""
+        since = self.now()
+        # Told late, of an earlier recovery: counted at the end.
+        self.recoveries_of(host)
+        if 'api-killed-in-evacuate' in faults:
+            self.arm('api-killed-in-evacuate')
+        response = self.recorder.until_ok(
+            self.admin, 'evacuate', 'POST', '/os-hosts/%s/evacuate' % host,
+            json={'evacuate': {}})
+        if response is None or response.status_code != 202:
+            raise Violation('evacuation of %s refused' % host)
+        workers_back = None
+        if 'api-killed-after-evacuate' in faults:
+            workers_back = self.kill_api_workers()
+        self.check_taken(['api-killed-in-evacuate'])
+        # Every server it sent (a killed worker's answer is lost).
+        sent = self.evacuated_since(host, since)
+        if 'report-during-evacuation' in faults:
+            answers = self.report_again(host)
+            self.check_repeated(host, sent, records, since, answers)
+
+        def ended():
+            # Done, or no longer listed: rebuilt elsewhere (or deleted).
+            state = self.get(self.admin, 'state', '/os-hosts/%s/state' % host)
+            return state is not None and not any(
+                entry['status'] in ('pending', 'evacuating')
+                for entry in state['host'].get('recovery') or ()
+                if entry['id'] in sent)
+        common.wait_for(ended, 180, 'recovery of %s' % host, interval=0.5)
+        ended_at = time.monotonic()
+        self.check_recovered(spare, before, touched, sent)
+        if workers_back:
+            # nova-api was no part of it: the watcher told it meanwhile,
+            # and removed its records and marks.
+            told = self.check_told(host, sent, before, touched)
+            self.check_tidied(host, told)
+            workers_back()
+        # As an operator does (doc/source/user/recover-host.rst): the
+        # compute restarted, the report cleared as soon as Nova allows.
+        Daemon(self.cloud, 'nova-compute-%s' % host).start()
+        self.clear(host, deadline=180)
+        if not workers_back:
+            self.check_told(host, sent, before, touched,
+                            cleared_after=time.monotonic() - ended_at)
+        self.check_cleared(host)
+
+        # Up again before it is the next cycle's destination.
+        def up():
+            services = self.get(self.admin, 'services', '/os-services',
+                                binary='nova-compute', host=host)
+            return services and services['services'][0]['state'] == 'up'
+        common.wait_for(up, 120, '%s up' % host, interval=0.5)
+
+    def clear(self, host, deadline=120):
+        cleared = self.recorder.until_ok(
+            self.admin, 'clear', 'PUT', '/os-hosts/%s' % host,
+            json={'host': {'host_down_reported': False, 'status': 'enable'}},
+            deadline=deadline)
+        if cleared is None or cleared.status_code != 200:
+            raise Violation('%s could not be cleared' % host)
+
     # Checks
 
+    def check_taken(self, armed):
+        for fault in armed:
+            if os.path.exists(os.path.join(self.cloud['faults'], fault)):
+                os.unlink(os.path.join(self.cloud['faults'], fault))
+                self.violation('fault', '%s was never taken', fault)
+
     def check_reported(self, host, before, since, touched, answers):
+        """Everything a report (repeated, concurrent) must leave.
+
+        :returns: the pre-fault records read after it.
+        """
         on_host = self.servers_on(host)
         for uuid, (vm_state, task_state, power, _p) in on_host.items():
             if ((vm_state, task_state, power) != TARGET and
@@ -450,10 +754,13 @@ class Soak(object):
         changed_in_answers = collections.Counter(
             change['id'] for answer in answers
             for change in answer['instances_changed'])
+        faults = set()
         for uuid, (vm_state, task_state, power, _p) in before.items():
             reported = actions[uuid].count(HOST_DOWN_ACTION)
             if uuid in touched:
-                owner = len(actions[uuid]) - reported
+                # An owner's request may change it with its action lost:
+                # its 500 while MariaDB restarts comes after the save.
+                owner = max(len(actions[uuid]) - reported, touched[uuid])
                 if reported > 1 + owner:
                     self.violation('twice', '%s changed %d times by one '
                                    'fault', uuid, reported)
@@ -462,11 +769,20 @@ class Soak(object):
             if reported != expected:
                 self.violation('twice', '%s: %d host down actions, %d '
                                'expected', uuid, reported, expected)
+            # As read before this fault, by this fault.
             record = records.get(uuid)
             if record is None or (record['vm_state'], record['power_state'],
                                   record['host']) != (vm_state, power, host):
                 self.violation('record', '%s: pre-fault record %s, read '
                                '%s/%s', uuid, record, vm_state, power)
+            else:
+                faults.add(record.get('fault'))
+        if len(faults) > 1 or faults & self.fault_ids[host]:
+            self.violation('record', 'the records of one fault of %s name '
+                           'faults %s, of which earlier ones: %s', host,
+                           sorted(faults), sorted(
+                               faults & self.fault_ids[host]))
+        self.fault_ids[host].update(faults)
         for uuid, actions_of in actions.items():
             reported = actions_of.count(HOST_DOWN_ACTION)
             if changed_in_answers[uuid] > reported:
@@ -490,30 +806,143 @@ class Soak(object):
             self.violation('lost', '%s was not told', uuid)
         for uuid in set(self.told):
             self.told[uuid] = []
+        return records
 
-    def recover(self, host, spare, before, touched):
-        response = self.recorder.until_ok(
-            self.admin, 'evacuate', 'POST', '/os-hosts/%s/evacuate' % host,
-            json={'evacuate': {}})
-        if response is None or response.status_code != 202:
-            raise Violation('evacuation of %s refused' % host)
-        accepted = {s['id'] for s in response.json()['evacuate']['servers']
-                    if s['result'] == 'accepted'}
+    def check_refused(self, host, uuid, action, status):
+        """An owner's action that needs the dead host is refused."""
+        if status == 409:
+            return
+        if OWNER_ACTIONS_REFUSED:
+            self.violation('owner', '%s of %s on reported %s answered %s, '
+                           'not 409', action, uuid, host, status)
+        else:
+            self.say('%s of %s on reported %s answered %s (not refused '
+                     'yet: OWNER_ACTIONS_REFUSED)' % (action, uuid, host,
+                                                      status))
 
-        def ended():
-            # Done, or no longer listed: rebuilt elsewhere (or deleted).
-            recovery = self.admin.get('/os-hosts/%s/state' % host).json()[
-                'host'].get('recovery') or ()
-            return not any(entry['status'] in ('pending', 'evacuating')
-                           for entry in recovery if entry['id'] in accepted)
-        common.wait_for(ended, 180, 'recovery of %s' % host, interval=0.5)
+    def check_no_task(self, host, before):
+        """Before the evacuation: no server in a task on the dead host.
+
+        Those of ``before``: a boot the scheduler sent there before the
+        report may still be arriving.
+        """
+        for uuid, (vm_state, task_state, _p, _o) in \
+                self.servers_on(host).items():
+            if uuid in before and task_state is not None:
+                self.violation('task', '%s is %s/%s on reported %s', uuid,
+                               vm_state, task_state, host)
+
+    def check_repeated(self, host, sent, records, since, answers):
+        """A report repeated during the recovery changed none it sent."""
+        for answer in answers:
+            for change in answer['instances_changed']:
+                if change['id'] in sent:
+                    self.violation('repeat', '%s changed by a report of %s '
+                                   'while being evacuated', change['id'],
+                                   host)
+            for skip in answer['instances_skipped']:
+                if skip['id'] not in sent:
+                    continue
+                if skip['reason'] == BEING_EVACUATED:
+                    self.seen[BEING_EVACUATED] += 1
+                else:
+                    self.violation('repeat', '%s skipped as %s while being '
+                                   'evacuated', skip['id'], skip['reason'])
+        actions = self.actions_since(host, since)
+        now = self.pre_fault_records(host)
+        for uuid in sent:
+            if HOST_DOWN_ACTION in actions[uuid]:
+                self.violation('repeat', '%s stopped by a report while '
+                               'being evacuated', uuid)
+            # Kept, or removed once it was told recovered.
+            if uuid in now and now[uuid] != records.get(uuid):
+                self.violation('repeat', '%s: record %s rewritten as %s '
+                               'while being evacuated', uuid,
+                               records.get(uuid), now[uuid])
+
+    def check_recovered(self, spare, before, touched, sent):
+        """Every server back as it was before this fault."""
         states = self.servers_on(spare)
         for uuid, (vm_state, *_rest) in before.items():
             if uuid in touched:
                 continue
-            if states.get(uuid, (None,))[0] != vm_state:
+            if uuid not in sent:
+                self.violation('recovery', '%s was not evacuated', uuid)
+            elif states.get(uuid, (None, None))[:2] != (vm_state, None):
                 self.violation('recovery', '%s back as %s, %s before', uuid,
                                states.get(uuid), vm_state)
+
+    def check_told(self, host, sent, before, touched, cleared_after=None):
+        """host_fault.recover: each server sent told once, as it ended.
+
+        :param cleared_after: seconds from the end of the recovery (as GET
+            state showed it) to the report's clear, if it is cleared.
+        :returns: the servers told.
+        """
+        deadline = time.monotonic() + TOLD_WITHIN
+        recoveries = []
+        while True:
+            recoveries += self.recoveries_of(host)
+            told = collections.Counter(
+                server['instance_uuid'] for recovery in recoveries
+                for server in recovery['servers'])
+            if set(told) >= sent or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        untold = sorted(uuid for uuid in sent if not told[uuid])
+        if untold and cleared_after is not None:
+            self.say('the recovery of %s ended, its report was cleared %.1f '
+                     's later, and %d of its %d servers were not told in %d '
+                     's' % (host, cleared_after, len(untold), len(sent),
+                            TOLD_WITHIN))
+        for uuid in untold:
+            self.violation('lost', 'the recovery of %s from %s was not told '
+                           '(host_fault.recover)', uuid, host)
+        for uuid in sent:
+            if told[uuid] > 1:
+                self.violation('told twice', 'the recovery of %s from %s '
+                               'was told %d times', uuid, host, told[uuid])
+        for recovery in recoveries:
+            for server in recovery['servers']:
+                uuid = server['instance_uuid']
+                if uuid not in sent:
+                    continue
+                if server['result'] != 'recovered':
+                    self.violation('recovery', '%s told %s by %s', uuid,
+                                   server['result'], recovery['request_id'])
+                if uuid in before and uuid not in touched and server[
+                        'pre_fault_vm_state'] != before[uuid][0]:
+                    self.violation('record', '%s told as %s before the '
+                                   'fault, %s read', uuid,
+                                   server['pre_fault_vm_state'],
+                                   before[uuid][0])
+        return set(told)
+
+    def check_tidied(self, host, told):
+        """The watcher removed the records and marks of those it told."""
+        deadline = time.monotonic() + 15
+        while True:
+            left = [r for r in self.records_of(host) if r[0] in told]
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        for uuid, key in left:
+            self.violation('records left', '%s of %s left after its '
+                           'recovery was told', key, uuid)
+
+    def check_cleared(self, host):
+        """No record or mark of the host's fault once it is cleared."""
+        for uuid, key in self.records_of(host):
+            self.violation('records left', '%s of %s left after %s was '
+                           'cleared', key, uuid, host)
+
+    def check_told_once(self):
+        """No host evacuation told twice, in the whole run."""
+        self.drain_notifications()
+        for request_id, count in self.recoveries_told.items():
+            if count > 1:
+                self.violation('told twice', 'host evacuation %s told %d '
+                               'times', request_id, count)
 
     # Load
 
@@ -611,18 +1040,26 @@ class Soak(object):
             self.listener.stop()
             self.listener.wait()
             self.listener.transport.cleanup()
+        self.check_told_once()
         fivexx, expected = self.count_5xx()
         self.report()
         requests = sum(self.recorder.requests.values())
-        half = self.violations['half-changed']
-        lost = self.violations['lost']
-        others = sum(self.violations.values()) - half - lost
-        print('soak: %d cycles, %d faults, %d requests, %d 5xx, %d lost '
-              'notifications, %d half-changed' % (
-                  self.cycles, sum(self.faults.values()), requests, fivexx,
-                  lost, half) +
+        counted = collections.Counter({
+            kind: self.violations[kind] for kind in (
+                'told twice', 'records left', 'lost', 'half-changed')})
+        others = self.violations - counted
+        print('faults: %s; seen: %s' % (
+            ', '.join('%s %d' % item for item in sorted(self.faults.items())),
+            ', '.join('%s %d' % item for item in sorted(self.seen.items()))
+            or 'nothing'), flush=True)
+        print('soak: %d cycles, %d faults, %d requests, %d told twice, %d '
+              'records left, %d 5xx, %d lost notifications, %d '
+              'half-changed' % (
+                  self.cycles, sum(self.faults.values()), requests,
+                  counted['told twice'], counted['records left'], fivexx,
+                  counted['lost'], counted['half-changed']) +
               ('' if not others else ', %d other violations: %s' % (
-                  others, dict(self.violations))) +
+                  sum(others.values()), dict(others))) +
               (' (and %d while MariaDB restarted: the host API\'s 503, '
                'stock routes\' errors)' % expected if expected else ''),
               flush=True)
