@@ -17,9 +17,11 @@ holds the servers, which Masakari's prepare task lists and the fake host
 routes below change as nova-hoststatus does.
 """
 
+import copy
 from unittest import mock
 from urllib import parse
 
+import jsonschema
 from novaclient import exceptions as nova_exceptions
 
 from masakari.compute import nova
@@ -34,11 +36,12 @@ from masakari.tests.unit import fakes
 from masakari.tests import uuidsentinel as uuids
 
 from nova_hoststatus.masakari import tasks
+from tests.masakari import api_schemas
 
 CONF = conf.CONF
 # As masakari-engine does when it starts.
 objects.register_all()
-FAILED_HOST, SPARE = 'host1', 'host2'
+FAILED_HOST, SPARE, RESERVED = 'host1', 'host2', 'host3'
 # The flow of doc/source/masakari.rst.
 FLOW = {'pre': ['report_host_down_task'],
         'main': ['prepare_HA_enabled_instances_task'],
@@ -48,6 +51,9 @@ FLOW = {'pre': ['report_host_down_task'],
 STOPPED_BY_REPORT = ('active', 'paused', 'suspended', 'rescued')
 RESTORED = {'active': 'active', 'paused': 'active', 'suspended': 'active',
             'rescued': 'active', 'error': 'active', 'stopped': 'stopped'}
+# nova_hoststatus.recovery.status.EVACUABLE_VM_STATES
+EVACUABLE = ('active', 'stopped', 'error', 'paused', 'suspended', 'rescued')
+ROUTE_NOT_FOUND = 'The resource could not be found.'
 
 
 def _get(server, name):
@@ -60,7 +66,10 @@ def _set(server, **values):
 
 
 class FakeServers(fakes.FakeNovaClient.ServerManager):
-    """Masakari's fake servers, gone ones not found as in novaclient."""
+    """Masakari's fake servers, gone ones not found as in novaclient.
+
+    Listed by host as Nova lists them (Masakari's fake lists them all).
+    """
 
     def find(self, uuid):
         return super().get(uuid)
@@ -72,21 +81,54 @@ class FakeServers(fakes.FakeNovaClient.ServerManager):
                 404, 'Instance %s could not be found.' % uuid)
         return server
 
+    def list(self, detailed=True, search_opts=None):
+        host = (search_opts or {}).get('host')
+        return [server for server in self._servers
+                if host is None or server.host == host]
+
+    def evacuate(self, uuid, host=None):
+        super().evacuate(uuid, host)
+        server = self.get(uuid)
+        server.host = getattr(server, 'OS-EXT-SRV-ATTR:hypervisor_hostname')
+        setattr(server, 'OS-EXT-SRV-ATTR:host', server.host)
+
+
+class FakeServices(fakes.FakeNovaClient.Services):
+
+    def enable(self, service_id):
+        for service in self._services:
+            if service.id == service_id:
+                service.status = 'enabled'
+
 
 class FakeHostRoutes(object):
     """The host routes of nova-hoststatus over the fake client's servers.
 
-    An accepted evacuation is rebuilt on the spare host at the next read of
-    the host's state, which lists it as recovered; later reads no longer
-    list it (its pre-fault record is removed then).
+    Requests and answers are validated against the package's API schemas
+    (a request the API's schema refuses is answered 400, as nova-api
+    does); refusals come in the API's order and with its messages. An
+    accepted evacuation is rebuilt at the next read of the host's state,
+    which lists it as recovered; later reads no longer list it (its
+    pre-fault record is removed then).
     """
 
     def __init__(self, servers):
         self.servers = servers
         self.requests = []
+        self.known = {FAILED_HOST, SPARE, RESERVED}
+        # False: nova-api without the package (its routes are not found).
+        self.installed = True
+        # method -> how many of its next requests find the host's cell
+        # database down.
+        self.cell_down = {}
+        # The host's nova-compute came back up after its report.
+        self.up_again = False
         self.reported = set()
         self.pre_fault = {}
         self.rebuilding = {}
+        self.destination = {}
+        # uuid -> host it was evacuated from.
+        self.evacuated_from = {}
         self.listed_once = {}
         # uuid -> 'error' (the rebuild fails) or 'never' (it never ends).
         self.outcome = {}
@@ -99,54 +141,145 @@ class FakeHostRoutes(object):
     def _host(url):
         return parse.unquote(url.split('/')[2])
 
+    def _refuse(self, method, url, code, message):
+        cls = {400: nova_exceptions.BadRequest,
+               404: nova_exceptions.NotFound,
+               409: nova_exceptions.Conflict}.get(
+                   code, nova_exceptions.ClientException)
+        raise cls(code, message, method=method, url=url)
+
+    def _check_host(self, method, url, host):
+        if not self.installed:
+            self._refuse(method, url, 404, ROUTE_NOT_FOUND)
+        if host not in self.known:
+            self._refuse(method, url, 404, (
+                "No nova-compute service runs on host %s, or the host is "
+                "not mapped to a cell (see 'nova-manage cell_v2 "
+                "discover_hosts')." % host))
+        if self.cell_down.get(method):
+            self.cell_down[method] -= 1
+            self._refuse(method, url, 503, (
+                "The database of cell cell1, where host %s is, cannot be "
+                "reached; nothing was changed. Retry when it is back."
+                % host))
+
+    def _validated(self, method, url, body, request_schema=None):
+        self.requests.append((method, url, copy.deepcopy(body)))
+        if request_schema is not None:
+            try:
+                api_schemas.validate(body, request_schema)
+            except jsonschema.ValidationError as exc:
+                self._refuse(method, url, 400,
+                             'Invalid input for field/attribute: %s'
+                             % exc.message)
+
+    @staticmethod
+    def _answer(body, schema):
+        api_schemas.validate(body, schema)
+        return None, body
+
+    def _pre_fault(self, server):
+        vm_state = self.pre_fault.get(server.id, _get(server, 'vm_state'))
+        return {'vm_state': vm_state, 'task_state': None,
+                'power_state': 1 if vm_state in STOPPED_BY_REPORT else 4}
+
+    def _host_view(self, host, **extra):
+        reported = host in self.reported
+        return dict({
+            'host': host, 'status': 'disabled' if reported else 'enabled',
+            'state': 'down' if reported else 'up',
+            'disabled_reason': CONF.host_failure.service_disable_reason
+            if reported else None,
+            'maintenance_mode': 'disabled',
+            'host_down_reported': reported}, **extra)
+
     def put(self, url, body):
-        self.requests.append(('PUT', url, body))
+        self._validated('PUT', url, body, api_schemas.hosts.update)
         host = self._host(url)
+        self._check_host('PUT', url, host)
         changed, skipped = [], []
         if body['host'].get('host_down_reported'):
             self.reported.add(host)
             for server in self._on(host):
-                if _get(server, 'vm_state') in STOPPED_BY_REPORT:
-                    self.pre_fault[server.id] = _get(server, 'vm_state')
-                    _set(server, vm_state='stopped', power_state=4,
-                         task_state=None)
-                    changed.append({'id': server.id})
-                else:
-                    skipped.append({'id': server.id})
-        return None, {'host': {'instances_changed': changed,
-                               'instances_skipped': skipped}}
+                vm_state = _get(server, 'vm_state')
+                skip = None
+                if server.id in self.rebuilding:
+                    skip = 'being_evacuated'
+                elif server.id in self.pre_fault:
+                    skip = 'already_in_target_state'
+                elif vm_state not in STOPPED_BY_REPORT:
+                    skip = 'untouched_vm_state'
+                if skip:
+                    skipped.append({
+                        'id': server.id, 'project_id': None,
+                        'vm_state': vm_state,
+                        'task_state': _get(server, 'task_state'),
+                        'reason': skip})
+                    continue
+                self.pre_fault[server.id] = vm_state
+                changed.append({
+                    'id': server.id, 'project_id': None,
+                    'old_vm_state': vm_state,
+                    'old_task_state': _get(server, 'task_state'),
+                    'old_power_state': _get(server, 'power_state')})
+                _set(server, vm_state='stopped', power_state=4,
+                     task_state=None)
+        return self._answer(
+            {'host': self._host_view(host, instances_changed=changed,
+                                     instances_skipped=skipped)},
+            api_schemas.hosts.update_response)
 
     def post(self, url, body):
-        self.requests.append(('POST', url, body))
+        self._validated('POST', url, body, api_schemas.evacuate.evacuate)
         host = self._host(url)
-        if host not in self.reported:
-            raise nova_exceptions.Conflict(
-                409, 'Host %s is not reported down.' % host)
+        self._check_host('POST', url, host)
+        if host not in self.reported or self.up_again:
+            self._refuse('POST', url, 409, (
+                'Host %s is not reported down, or its nova-compute service '
+                'is up: its servers cannot be evacuated. Report it down '
+                'first.' % host))
+        destination = body['evacuate'].get('host')
         wanted = body['evacuate']['servers']
-        unknown = [uuid for uuid in wanted if self.servers.find(uuid) is None]
+        on_host = {server.id for server in self._on(host)}
+        unknown = sorted(uuid for uuid in wanted if uuid not in on_host and
+                         self.evacuated_from.get(uuid) != host)
         if unknown:
-            raise nova_exceptions.NotFound(404, 'Servers %s are not on host '
-                                           '%s.' % (unknown, host))
-        results = []
+            self._refuse('POST', url, 404, (
+                'Servers %s are not on host %s, nor were they evacuated '
+                'from it.' % (', '.join(unknown), host)))
+        skipped, accepted = [], []
         for uuid in wanted:
-            server = self.servers.get(uuid)
+            server = self.servers.find(uuid)
             reason = None
-            if server.host != host:
+            if uuid not in on_host:
                 reason = 'already_evacuated'
+            elif _get(server, 'vm_state') not in EVACUABLE:
+                reason = 'vm_state_not_evacuable'
             elif _get(server, 'task_state') is not None:
                 reason = 'task_in_progress'
-            elif _get(server, 'vm_state') not in RESTORED:
-                reason = 'vm_state_not_evacuable'
             else:
                 _set(server, task_state='rebuilding')
                 self.rebuilding[uuid] = host
-            results.append({'id': uuid, 'reason': reason, 'message': None,
-                            'result': 'skipped' if reason else 'accepted'})
-        return None, {'evacuate': {'servers': results}}
+                self.destination[uuid] = destination or SPARE
+                self.evacuated_from[uuid] = host
+            result = {
+                'id': uuid, 'project_id': None,
+                'result': 'skipped' if reason else 'accepted',
+                'pre_fault': self._pre_fault(server),
+                'restored_vm_state': RESTORED.get(
+                    self._pre_fault(server)['vm_state']),
+                'migration_id': None if reason else uuids.migration,
+                'reason': reason, 'message': None}
+            (skipped if reason else accepted).append(result)
+        return self._answer(
+            {'evacuate': {'host': host, 'destination': destination,
+                          'servers': skipped + accepted}},
+            api_schemas.evacuate.evacuate_response)
 
     def get(self, url):
-        self.requests.append(('GET', url, None))
+        self._validated('GET', url, None)
         host = self._host(url)
+        self._check_host('GET', url, host)
         recovery = [entry for uuid, entry in list(self.listed_once.items())
                     if entry['status'] == 'failed' or
                     self.listed_once.pop(uuid) is None]
@@ -155,25 +288,39 @@ class FakeHostRoutes(object):
                      self.outcome.get(uuid) != 'never']:
             del self.rebuilding[uuid]
             server = self.servers.get(uuid)
-            server.host = SPARE
-            setattr(server, 'OS-EXT-SRV-ATTR:host', SPARE)
-            setattr(server, 'OS-EXT-SRV-ATTR:hypervisor_hostname', SPARE)
+            dest = self.destination[uuid]
+            server.host = dest
+            setattr(server, 'OS-EXT-SRV-ATTR:host', dest)
+            setattr(server, 'OS-EXT-SRV-ATTR:hypervisor_hostname', dest)
             failed = self.outcome.get(uuid) == 'error'
+            pre_fault = self._pre_fault(server)
             _set(server, task_state=None, vm_state='error' if failed else
-                 RESTORED[self.pre_fault.get(uuid, _get(server, 'vm_state'))])
+                 RESTORED[pre_fault['vm_state']])
             self.listed_once[uuid] = {
-                'id': uuid, 'host': SPARE,
+                'id': uuid, 'project_id': None, 'host': dest,
+                'vm_state': _get(server, 'vm_state'), 'task_state': None,
+                'pre_fault': pre_fault,
+                'restored_vm_state': RESTORED[pre_fault['vm_state']],
                 'status': 'failed' if failed else 'recovered'}
             recovery.append(self.listed_once[uuid])
         for server in self._on(host):
-            recovery.append({'id': server.id, 'host': host, 'status': (
-                'evacuating' if server.id in self.rebuilding else 'pending')})
-        return None, {'host': {'host_name': host, 'recovery': recovery}}
+            pre_fault = self._pre_fault(server)
+            recovery.append({
+                'id': server.id, 'project_id': None, 'host': host,
+                'vm_state': _get(server, 'vm_state'),
+                'task_state': _get(server, 'task_state'),
+                'pre_fault': pre_fault,
+                'restored_vm_state': RESTORED.get(pre_fault['vm_state']),
+                'status': 'evacuating' if server.id in self.rebuilding else
+                'pending' if _get(server, 'vm_state') in EVACUABLE else
+                'not_evacuable'})
+        view = self._host_view(host)
+        if host in self.reported or recovery:
+            view['recovery'] = recovery
+        return self._answer({'host': view}, api_schemas.hosts.show_response)
 
 
-@mock.patch.object(nova.API, 'lock_server')
-@mock.patch.object(nova.API, 'unlock_server')
-class HostFailureFlowTest(base.TestCase):
+class FlowTestBase(base.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -186,6 +333,11 @@ class HostFailureFlowTest(base.TestCase):
         self.override_config('evacuate_all_instances', False, 'host_failure')
         self.fake_client = fakes.FakeNovaClient()
         self.fake_client.servers = FakeServers()
+        self.fake_client.services = FakeServices()
+        for i, host in enumerate((FAILED_HOST, SPARE, RESERVED)):
+            self.fake_client.services.create(i, host=host,
+                                             binary='nova-compute',
+                                             status='enabled')
         self.routes = FakeHostRoutes(self.fake_client.servers)
         self.fake_client.client = self.routes
         patcher = mock.patch.object(nova, 'novaclient',
@@ -204,9 +356,26 @@ class HostFailureFlowTest(base.TestCase):
         host_failure.get_auto_flow(self.ctxt, nova.API(), process_what).run()
 
     def _vmoves(self):
+        """``{server uuid: its newest vmove}``."""
         return {vmove.instance_uuid: vmove
-                for vmove in objects.VMoveList.get_all_vmoves(
-                    self.ctxt, uuids.notification)}
+                for vmove in sorted(objects.VMoveList.get_all_vmoves(
+                    self.ctxt, uuids.notification), key=lambda v: v.id)}
+
+    def _all_vmoves(self):
+        return sorted(((vmove.instance_uuid, vmove.status, vmove.message)
+                       for vmove in objects.VMoveList.get_all_vmoves(
+                           self.ctxt, uuids.notification)),
+                      key=lambda vmove: (vmove[0], vmove[1]))
+
+    def _posted(self):
+        """The servers of each host evacuation, as sent."""
+        return [request[2]['evacuate'] for request in self.routes.requests
+                if request[0] == 'POST']
+
+
+@mock.patch.object(nova.API, 'lock_server')
+@mock.patch.object(nova.API, 'unlock_server')
+class HostFailureFlowTest(FlowTestBase):
 
     def test_flow_loads_the_tasks_by_name(self, *mocks):
         tasks_by_name = {
