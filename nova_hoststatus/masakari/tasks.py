@@ -23,6 +23,7 @@ true.
 
 import time
 
+from oslo_log import log as logging
 from oslo_utils import timeutils
 
 import masakari.conf
@@ -35,6 +36,7 @@ from masakari.objects import fields
 from nova_hoststatus.masakari import compute
 
 CONF = masakari.conf.CONF
+LOG = logging.getLogger(__name__)
 
 VMoveStatus = fields.VMoveStatus
 # Skip reasons of the host evacuation for servers Masakari's own
@@ -44,6 +46,14 @@ _ALREADY_EVACUATED = 'already_evacuated'
 # Statuses of the host's recovery where a server's wait ends.
 _RECOVERED = 'recovered'
 _FAILED = 'failed'
+_UNFOLLOWED = 'No longer followed: '
+
+
+def _refused(task, exc):
+    """Nova's refusal told in the progress, as the flow's failure."""
+    LOG.error('%s', exc.message)
+    task.update_details(exc.message, 1.0)
+    return exception.HostRecoveryFailureException(message=exc.message)
 
 
 class ReportHostDownTask(base.MasakariTask):
@@ -61,8 +71,12 @@ class ReportHostDownTask(base.MasakariTask):
 
     def execute(self, host_name):
         self.update_details("Reporting host '%s' down" % host_name)
-        host = self.hosts.report_host_down(
-            self.context, host_name, CONF.host_failure.service_disable_reason)
+        try:
+            host = self.hosts.report_host_down(
+                self.context, host_name,
+                CONF.host_failure.service_disable_reason)
+        except compute.HostAPIError as exc:
+            raise _refused(self, exc)
         self.update_details(
             "Reported host '%s' down: compute service disabled and forced "
             "down, %d servers stopped, %d left as they were" % (
@@ -85,6 +99,17 @@ class RecoverInstancesTask(host_failure.EvacuateInstancesTask):
         self.hosts = compute.API()
 
     def execute(self, host_name, notification_uuid):
+        try:
+            self._recover(host_name, notification_uuid)
+        except Exception as exc:
+            reason = getattr(exc, 'message', None) or str(exc)
+            self._fail_open(notification_uuid, reason)
+            if isinstance(exc, compute.HostAPIError):
+                raise _refused(self, exc)
+            raise
+        self._conclude(host_name, notification_uuid)
+
+    def _recover(self, host_name, notification_uuid):
         vmoves = objects.VMoveList.get_all_vmoves(self.context,
                                                   notification_uuid)
         vmoves = [vmove for vmove in vmoves
@@ -121,7 +146,6 @@ class RecoverInstancesTask(host_failure.EvacuateInstancesTask):
         self._follow(host_name, following)
         for vmove in left_to_masakari:
             self._evacuate_and_confirm(self.context, vmove)
-        self._conclude(host_name, notification_uuid)
 
     def _evacuate(self, host_name, uuids):
         """``{uuid: result}`` of the host evacuation of ``uuids``.
@@ -134,7 +158,9 @@ class RecoverInstancesTask(host_failure.EvacuateInstancesTask):
                 return {server['id']: server for server in
                         self.hosts.evacuate_host(self.context, host_name,
                                                  uuids)}
-            except exception.NotFound:
+            except compute.HostAPIError as exc:
+                if exc.code != 404:
+                    raise
                 known = self.hosts.host_recovery(self.context, host_name)
                 remaining = [uuid for uuid in uuids if uuid in known]
                 if remaining == uuids:
@@ -203,6 +229,15 @@ class RecoverInstancesTask(host_failure.EvacuateInstancesTask):
         for name, value in values.items():
             setattr(vmove, name, value)
         vmove.save()
+
+    def _fail_open(self, notification_uuid, reason):
+        """Fail the vmoves still pending or followed, with ``reason``."""
+        for vmove in objects.VMoveList.get_all_vmoves(self.context,
+                                                      notification_uuid):
+            if vmove.status in (VMoveStatus.PENDING, VMoveStatus.ONGOING):
+                self._save(vmove, status=VMoveStatus.FAILED,
+                           end_time=timeutils.utcnow(),
+                           message=_UNFOLLOWED + reason)
 
     def _conclude(self, host_name, notification_uuid):
         """Tell the result; fail the flow unless every vmove succeeded."""

@@ -27,6 +27,8 @@ from novaclient import exceptions as nova_exceptions
 from masakari.compute import nova
 from masakari import conf
 from masakari import context
+from masakari.engine.drivers.taskflow import base as taskflow_base
+from masakari.engine.drivers.taskflow import driver
 from masakari.engine.drivers.taskflow import host_failure
 from masakari import exception
 from masakari import objects
@@ -514,7 +516,110 @@ class HostFailureFlowTest(FlowTestBase):
             self.ctxt, nova.API()).execute(FAILED_HOST, uuids.notification)
         task = tasks.RecoverInstancesTask(self.ctxt, nova.API(),
                                           update_host_method=None)
-        self.assertRaises(exception.Conflict, task.execute, FAILED_HOST,
-                          uuids.notification)
-        self.assertEqual(fields.VMoveStatus.PENDING,
-                         self._vmoves()[uuids.running].status)
+        exc = self.assertRaises(exception.HostRecoveryFailureException,
+                                task.execute, FAILED_HOST,
+                                uuids.notification)
+        self.assertIn('Nova answered 409 to POST /os-hosts/host1/evacuate: '
+                      'Host host1 is not reported down', exc.message)
+        vmove = self._vmoves()[uuids.running]
+        self.assertEqual(fields.VMoveStatus.FAILED, vmove.status)
+        self.assertIn('No longer followed: Nova answered 409', vmove.message)
+
+
+@mock.patch.object(nova.API, 'lock_server')
+@mock.patch.object(nova.API, 'unlock_server')
+class EngineTest(FlowTestBase):
+    """Masakari's own driver and manager run the flows with the tasks.
+
+    As masakari-engine does: the notification's recovery method chooses
+    the flows, the driver turns what is not a recovery failure into
+    "Failed to execute host failure flow", the manager ends the
+    notification and re-runs one that ended in error.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.override_config('connection', 'sqlite://', 'taskflow')
+        self.update_host_method = mock.Mock()
+        # No messaging: Masakari's objects and manager notify.
+        for notifier in ('masakari.rpc.get_versioned_notifier',
+                         'masakari.engine.utils.'
+                         'notify_about_notification_update'):
+            patcher = mock.patch(notifier)
+            patcher.start()
+            self.addCleanup(patcher.stop)
+        self.progress = []
+        real_update = taskflow_base.MasakariTask.update_details
+
+        def update_details(task, message, progress=0.0):
+            self.progress.append(message)
+            return real_update(task, message, progress)
+        patcher = mock.patch.object(taskflow_base.MasakariTask,
+                                    'update_details', update_details)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def _drive(self, method='auto', reserved_hosts=(RESERVED,)):
+        driver.TaskFlowDriver().execute_host_failure(
+            self.ctxt, FAILED_HOST, method, uuids.notification,
+            update_host_method=self.update_host_method,
+            reserved_host_list=list(reserved_hosts))
+
+    def _assert_refused(self, message, vmove_status=None):
+        exc = self.assertRaises(exception.HostRecoveryFailureException,
+                                self._drive)
+        self.assertEqual(message, exc.message)
+        self.assertIn(message, self.progress)
+        if vmove_status:
+            self.assertEqual(
+                {(vmove_status, 'No longer followed: ' + message)},
+                {(vmove.status, vmove.message)
+                 for vmove in self._vmoves().values()})
+
+    def test_package_missing_from_nova_api(self, *mocks):
+        self._server(uuids.running)
+        self.routes.installed = False
+        self._assert_refused(
+            "Nova answered 404 to PUT /os-hosts/host1: The resource could "
+            "not be found. (the host is unknown to Nova, or nova-api does "
+            "not run nova-hoststatus)")
+        self.assertEqual(
+            'active', _get(self.fake_client.servers.get(uuids.running),
+                           'vm_state'))
+
+    def test_unknown_host(self, *mocks):
+        self.routes.known.discard(FAILED_HOST)
+        self._assert_refused(
+            "Nova answered 404 to PUT /os-hosts/host1: No nova-compute "
+            "service runs on host host1, or the host is not mapped to a "
+            "cell (see 'nova-manage cell_v2 discover_hosts'). (the host is "
+            "unknown to Nova, or nova-api does not run nova-hoststatus)")
+
+    def test_host_up_again(self, *mocks):
+        self._server(uuids.running)
+        self.routes.up_again = True
+        self._assert_refused(
+            "Nova answered 409 to POST /os-hosts/host1/evacuate: Host host1 "
+            "is not reported down, or its nova-compute service is up: its "
+            "servers cannot be evacuated. Report it down first. (the host "
+            "is not reported down, or its nova-compute service is up)",
+            fields.VMoveStatus.FAILED)
+
+    def test_cell_down(self, *mocks):
+        self._server(uuids.running)
+        self.routes.cell_down = {'POST': 1}
+        self._assert_refused(
+            "Nova answered 503 to POST /os-hosts/host1/evacuate: The "
+            "database of cell cell1, where host host1 is, cannot be "
+            "reached; nothing was changed. Retry when it is back. (a "
+            "database Nova needs for this host cannot be reached)",
+            fields.VMoveStatus.FAILED)
+
+    def test_cell_down_while_following(self, *mocks):
+        self._server(uuids.running)
+        self.routes.cell_down = {'GET': 1}
+        self._assert_refused(
+            "Nova answered 503 to GET /os-hosts/host1/state: The database "
+            "of cell cell1, where host host1 is, cannot be reached; nothing "
+            "was changed. Retry when it is back. (a database Nova needs "
+            "for this host cannot be reached)", fields.VMoveStatus.FAILED)
