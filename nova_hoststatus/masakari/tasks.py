@@ -36,17 +36,27 @@ from masakari.objects import fields
 from nova_hoststatus.masakari import compute
 
 CONF = masakari.conf.CONF
+
 LOG = logging.getLogger(__name__)
 
 VMoveStatus = fields.VMoveStatus
-# Skip reasons of the host evacuation for servers Masakari's own
-# per-server recovery still takes: it resets them to error first.
-_LEFT_TO_MASAKARI = frozenset(['vm_state_not_evacuable', 'task_in_progress'])
-_ALREADY_EVACUATED = 'already_evacuated'
+# The skip reason of the host evacuation for servers Masakari's own
+# per-server recovery takes: it resets them to error first, as without the
+# package.
+_LEFT_TO_MASAKARI = 'vm_state_not_evacuable'
+# Skip reasons of servers already in flight: an evacuation accepted earlier
+# whose rebuild has not moved the server yet, or one that has. They are
+# followed, never evacuated again.
+_IN_FLIGHT = frozenset(['task_in_progress', 'already_evacuated'])
 # Statuses of the host's recovery where a server's wait ends.
 _RECOVERED = 'recovered'
 _FAILED = 'failed'
+_OPEN = (VMoveStatus.PENDING, VMoveStatus.ONGOING)
+_TIMEOUT = 'Failed reason: timeout.'
 _UNFOLLOWED = 'No longer followed: '
+# Failures of an earlier run whose server may have come back since: a
+# retried notification looks at them again.
+_MAY_HAVE_ENDED = (_TIMEOUT, _UNFOLLOWED)
 
 
 def _refused(task, exc):
@@ -54,6 +64,26 @@ def _refused(task, exc):
     LOG.error('%s', exc.message)
     task.update_details(exc.message, 1.0)
     return exception.HostRecoveryFailureException(message=exc.message)
+
+
+def _save(vmove, **values):
+    for name, value in values.items():
+        setattr(vmove, name, value)
+    vmove.save()
+
+
+def deciding_vmoves(context, notification_uuid):
+    """``{server uuid: vmove}``, the newest vmove of each server.
+
+    A retried notification (Masakari re-runs a flow that ended in error)
+    records a new vmove for each server still on the host: the newest
+    decides.
+    """
+    deciding = {}
+    for vmove in sorted(objects.VMoveList.get_all_vmoves(
+            context, notification_uuid), key=lambda vmove: vmove.id):
+        deciding[vmove.instance_uuid] = vmove
+    return deciding
 
 
 class ReportHostDownTask(base.MasakariTask):
@@ -90,8 +120,9 @@ class RecoverInstancesTask(host_failure.EvacuateInstancesTask):
     Each server comes back in its pre-fault state (running or stopped), as
     the host fault report recorded it. Its vmove is kept true: ongoing
     while it is rebuilt, then succeeded with its destination or failed with
-    why. Servers the host evacuation cannot take (resized, in a task) go
-    through Masakari's own per-server evacuation, as without the package.
+    why. Servers the host evacuation cannot take (resized, suspended with
+    no record...) go through Masakari's own per-server evacuation, as
+    without the package; servers already being evacuated are followed.
     """
 
     def __init__(self, context, novaclient, **kwargs):
@@ -99,8 +130,12 @@ class RecoverInstancesTask(host_failure.EvacuateInstancesTask):
         self.hosts = compute.API()
 
     def execute(self, host_name, notification_uuid):
+        self._recover(host_name, notification_uuid)
+
+    def _recover(self, host_name, notification_uuid, destination=None):
+        vmoves = self._close_superseded(notification_uuid)
         try:
-            self._recover(host_name, notification_uuid)
+            self._recover_vmoves(host_name, vmoves, destination)
         except Exception as exc:
             reason = getattr(exc, 'message', None) or str(exc)
             self._fail_open(notification_uuid, reason)
@@ -109,45 +144,62 @@ class RecoverInstancesTask(host_failure.EvacuateInstancesTask):
             raise
         self._conclude(host_name, notification_uuid)
 
-    def _recover(self, host_name, notification_uuid):
-        vmoves = objects.VMoveList.get_all_vmoves(self.context,
-                                                  notification_uuid)
-        vmoves = [vmove for vmove in vmoves
-                  if vmove.status in (VMoveStatus.PENDING,
-                                      VMoveStatus.ONGOING)]
+    def _close_superseded(self, notification_uuid):
+        """The deciding vmoves to recover; older open ones closed.
+
+        Also looks again at failures of an earlier run whose server may
+        have been rebuilt since.
+        """
+        deciding = deciding_vmoves(self.context, notification_uuid)
+        newest = {vmove.id for vmove in deciding.values()}
+        for vmove in objects.VMoveList.get_all_vmoves(self.context,
+                                                      notification_uuid):
+            if vmove.id not in newest and vmove.status in _OPEN:
+                _save(vmove, status=VMoveStatus.IGNORED,
+                      end_time=timeutils.utcnow(),
+                      message='Superseded by vmove %s of a later run of '
+                              'this notification.' %
+                              deciding[vmove.instance_uuid].uuid)
+        return [vmove for vmove in deciding.values()
+                if vmove.status in _OPEN or (
+                    vmove.status == VMoveStatus.FAILED and
+                    (vmove.message or '').startswith(_MAY_HAVE_ENDED))]
+
+    def _recover_vmoves(self, host_name, vmoves, destination):
         uuids = [vmove.instance_uuid for vmove in vmoves]
         self.update_details(
             "Start evacuation of instances from failed host '%s', instance "
             "uuids are: '%s'" % (host_name, ','.join(uuids)))
-        results = self._evacuate(host_name, uuids)
+        results = self._evacuate(host_name, uuids, destination)
         following, left_to_masakari = {}, []
         for vmove in vmoves:
             result = results.get(vmove.instance_uuid)
             if result is None:
                 self._settle(vmove, host_name)
             elif (result['result'] == 'accepted' or
-                    result['reason'] == _ALREADY_EVACUATED or
-                    vmove.status == VMoveStatus.ONGOING):
-                # Ongoing: evacuated by an earlier run of this flow.
-                if vmove.status == VMoveStatus.PENDING:
-                    self._save(vmove, status=VMoveStatus.ONGOING,
-                               start_time=timeutils.utcnow())
+                    result['reason'] in _IN_FLIGHT):
+                if vmove.status != VMoveStatus.ONGOING:
+                    _save(vmove, status=VMoveStatus.ONGOING,
+                          start_time=vmove.start_time or timeutils.utcnow(),
+                          end_time=None, message=None)
                 following[vmove.instance_uuid] = vmove
-            elif result['reason'] in _LEFT_TO_MASAKARI:
+            elif result['reason'] == _LEFT_TO_MASAKARI:
                 left_to_masakari.append(vmove)
             else:
-                self._save(vmove, status=VMoveStatus.FAILED,
-                           end_time=timeutils.utcnow(), message=': '.join(
-                               filter(None, (result['reason'],
-                                             result['message']))))
+                _save(vmove, status=VMoveStatus.FAILED,
+                      end_time=timeutils.utcnow(), message=': '.join(
+                          filter(None, (result['reason'],
+                                        result['message']))))
         self.update_details(
-            "Host evacuation of '%s' accepted %d of %d instances" % (
-                host_name, len(following), len(vmoves)), 0.5)
+            "Host evacuation of '%s': %d of %d instances evacuating, %d "
+            "left to Masakari's evacuation" % (
+                host_name, len(following), len(vmoves),
+                len(left_to_masakari)), 0.5)
         self._follow(host_name, following)
         for vmove in left_to_masakari:
-            self._evacuate_and_confirm(self.context, vmove)
+            self._evacuate_and_confirm(self.context, vmove, destination)
 
-    def _evacuate(self, host_name, uuids):
+    def _evacuate(self, host_name, uuids, destination=None):
         """``{uuid: result}`` of the host evacuation of ``uuids``.
 
         Without the servers deleted since Masakari listed them: the host
@@ -157,7 +209,7 @@ class RecoverInstancesTask(host_failure.EvacuateInstancesTask):
             try:
                 return {server['id']: server for server in
                         self.hosts.evacuate_host(self.context, host_name,
-                                                 uuids)}
+                                                 uuids, destination)}
             except compute.HostAPIError as exc:
                 if exc.code != 404:
                     raise
@@ -188,9 +240,8 @@ class RecoverInstancesTask(host_failure.EvacuateInstancesTask):
             if (time.monotonic() - settled_at >
                     CONF.wait_period_after_evacuation):
                 for vmove in following.values():
-                    self._save(vmove, status=VMoveStatus.FAILED,
-                               end_time=timeutils.utcnow(),
-                               message='Failed reason: timeout.')
+                    _save(vmove, status=VMoveStatus.FAILED,
+                          end_time=timeutils.utcnow(), message=_TIMEOUT)
                 return
             time.sleep(CONF.verify_interval)
 
@@ -208,41 +259,36 @@ class RecoverInstancesTask(host_failure.EvacuateInstancesTask):
                 server = self.novaclient.get_server(self.context,
                                                     vmove.instance_uuid)
             except exception.NotFound:
-                self._save(vmove, status=VMoveStatus.FAILED,
-                           end_time=timeutils.utcnow(),
-                           message='The server was deleted.')
+                _save(vmove, status=VMoveStatus.FAILED,
+                      end_time=timeutils.utcnow(),
+                      message='The server was deleted.')
                 return
             host = getattr(server, 'OS-EXT-SRV-ATTR:host', None)
             failed = (host == host_name or
                       getattr(server, 'OS-EXT-STS:vm_state') == 'error')
         if failed:
-            self._save(vmove, status=VMoveStatus.FAILED,
-                       end_time=timeutils.utcnow(),
-                       message='Its evacuation left it in error on %s.'
-                       % host)
+            _save(vmove, status=VMoveStatus.FAILED,
+                  end_time=timeutils.utcnow(),
+                  message='Its evacuation left it in error on %s.' % host)
         else:
-            self._save(vmove, status=VMoveStatus.SUCCEEDED,
-                       end_time=timeutils.utcnow(), dest_host=host)
-
-    @staticmethod
-    def _save(vmove, **values):
-        for name, value in values.items():
-            setattr(vmove, name, value)
-        vmove.save()
+            _save(vmove, status=VMoveStatus.SUCCEEDED,
+                  end_time=timeutils.utcnow(), dest_host=host, message=None)
 
     def _fail_open(self, notification_uuid, reason):
         """Fail the vmoves still pending or followed, with ``reason``."""
-        for vmove in objects.VMoveList.get_all_vmoves(self.context,
-                                                      notification_uuid):
-            if vmove.status in (VMoveStatus.PENDING, VMoveStatus.ONGOING):
-                self._save(vmove, status=VMoveStatus.FAILED,
-                           end_time=timeutils.utcnow(),
-                           message=_UNFOLLOWED + reason)
+        for vmove in deciding_vmoves(self.context,
+                                     notification_uuid).values():
+            if vmove.status in _OPEN:
+                _save(vmove, status=VMoveStatus.FAILED,
+                      end_time=timeutils.utcnow(),
+                      message=_UNFOLLOWED + reason)
 
     def _conclude(self, host_name, notification_uuid):
-        """Tell the result; fail the flow unless every vmove succeeded."""
-        vmoves = objects.VMoveList.get_all_vmoves(self.context,
-                                                  notification_uuid)
+        """Tell the result; fail the flow unless every server is back.
+
+        Decided on each server's newest vmove.
+        """
+        vmoves = deciding_vmoves(self.context, notification_uuid).values()
         succeeded = sorted(vmove.instance_uuid for vmove in vmoves
                            if vmove.status == VMoveStatus.SUCCEEDED)
         if succeeded:

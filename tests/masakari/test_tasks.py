@@ -23,6 +23,7 @@ from urllib import parse
 
 import jsonschema
 from novaclient import exceptions as nova_exceptions
+from oslo_utils import timeutils
 
 from masakari.compute import nova
 from masakari import conf
@@ -30,6 +31,7 @@ from masakari import context
 from masakari.engine.drivers.taskflow import base as taskflow_base
 from masakari.engine.drivers.taskflow import driver
 from masakari.engine.drivers.taskflow import host_failure
+from masakari.engine import manager
 from masakari import exception
 from masakari import objects
 from masakari.objects import fields
@@ -564,6 +566,102 @@ class EngineTest(FlowTestBase):
             self.ctxt, FAILED_HOST, method, uuids.notification,
             update_host_method=self.update_host_method,
             reserved_host_list=list(reserved_hosts))
+
+    def _notification(self, method='auto'):
+        """The notification masakari-hostmonitor sends, in Masakari's DB."""
+        segment = objects.FailoverSegment(
+            context=self.ctxt, name='segment', service_type='COMPUTE',
+            recovery_method=method, enabled=True)
+        segment.create()
+        hosts = {}
+        for name, reserved in ((FAILED_HOST, False), (RESERVED, True)):
+            hosts[name] = objects.Host(
+                context=self.ctxt, name=name, type='COMPUTE',
+                control_attributes='SSH', failover_segment=segment,
+                reserved=reserved, on_maintenance=False)
+            hosts[name].create()
+        notification = objects.Notification(
+            context=self.ctxt, notification_uuid=uuids.notification,
+            type=fields.NotificationType.COMPUTE_HOST, payload={
+                'event': 'STOPPED', 'host_status': 'NORMAL',
+                'cluster_status': 'OFFLINE'},
+            source_host_uuid=hosts[FAILED_HOST].uuid,
+            generated_time=timeutils.utcnow(),
+            status=fields.NotificationStatus.NEW)
+        notification.create()
+        return notification
+
+    def _status(self):
+        return objects.Notification.get_by_uuid(
+            self.ctxt, uuids.notification).status
+
+    def test_retried_notification_recovers_what_is_left(self, *mocks):
+        # The first run gives up on a rebuild that is still going on (a
+        # slow image); Masakari's manager re-runs the notification, whose
+        # prepare task records a second vmove for the server still on the
+        # host.
+        self._server(uuids.running)
+        self._server(uuids.slow)
+        self.routes.outcome = {uuids.slow: 'never'}
+        engine = manager.MasakariManager()
+        engine.process_notification(self.ctxt, self._notification())
+        self.assertEqual(fields.NotificationStatus.ERROR, self._status())
+        self.routes.outcome = {}
+        engine._process_unfinished_notifications(self.ctxt)
+        self.assertEqual(fields.NotificationStatus.FINISHED, self._status())
+        # The slow one followed to its end, not evacuated a second time
+        # by Masakari's own evacuation.
+        self.assertEqual([], self.fake_client.servers.reset_state_calls)
+        self.assertEqual(
+            [sorted([uuids.running, uuids.slow]), [uuids.slow]],
+            [sorted(posted['servers']) for posted in self._posted()])
+        self.assertEqual(
+            sorted([(uuids.running, fields.VMoveStatus.SUCCEEDED, None),
+                    (uuids.slow, fields.VMoveStatus.FAILED,
+                     'Failed reason: timeout.'),
+                    (uuids.slow, fields.VMoveStatus.SUCCEEDED, None)]),
+            self._all_vmoves())
+        self.assertEqual(SPARE, self._vmoves()[uuids.slow].dest_host)
+
+    def test_duplicate_vmoves_each_server_sent_once(self, *mocks):
+        # An engine that stopped after the prepare task, then the re-run:
+        # two pending vmoves per server.
+        self._server(uuids.running)
+        self._server(uuids.stopped, vm_state='stopped')
+        host_failure.PrepareHAEnabledInstancesTask(
+            self.ctxt, nova.API()).execute(FAILED_HOST, uuids.notification)
+        first = {vmove.instance_uuid: vmove.uuid
+                 for vmove in self._vmoves().values()}
+        self._drive()
+        posted = self._posted()
+        self.assertEqual(1, len(posted))
+        self.assertEqual(sorted([uuids.running, uuids.stopped]),
+                         sorted(posted[0]['servers']))
+        newest = self._vmoves()
+        self.assertEqual(
+            sorted([(uuid, fields.VMoveStatus.IGNORED,
+                     'Superseded by vmove %s of a later run of this '
+                     'notification.' % newest[uuid].uuid)
+                    for uuid in first] +
+                   [(uuid, fields.VMoveStatus.SUCCEEDED, None)
+                    for uuid in first]),
+            self._all_vmoves())
+
+    def test_server_in_flight_followed(self, *mocks):
+        # Its evacuation accepted before, its rebuild not yet started.
+        self._server(uuids.running)
+        self._server(uuids.in_flight, task_state='rebuilding')
+        self.routes.reported.add(FAILED_HOST)
+        self.routes.rebuilding[uuids.in_flight] = FAILED_HOST
+        self.routes.destination[uuids.in_flight] = SPARE
+        self.routes.evacuated_from[uuids.in_flight] = FAILED_HOST
+        self._drive()
+        self.assertEqual([], self.fake_client.servers.reset_state_calls)
+        self.assertEqual(
+            {uuids.running: (fields.VMoveStatus.SUCCEEDED, SPARE),
+             uuids.in_flight: (fields.VMoveStatus.SUCCEEDED, SPARE)},
+            {uuid: (vmove.status, vmove.dest_host)
+             for uuid, vmove in self._vmoves().items()})
 
     def _assert_refused(self, message, vmove_status=None):
         exc = self.assertRaises(exception.HostRecoveryFailureException,
