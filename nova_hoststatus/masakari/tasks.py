@@ -32,6 +32,7 @@ from masakari.engine.drivers.taskflow import host_failure
 from masakari import exception
 from masakari import objects
 from masakari.objects import fields
+from masakari import utils
 
 from nova_hoststatus.masakari import compute
 
@@ -123,14 +124,26 @@ class RecoverInstancesTask(host_failure.EvacuateInstancesTask):
     why. Servers the host evacuation cannot take (resized, suspended with
     no record...) go through Masakari's own per-server evacuation, as
     without the package; servers already being evacuated are followed.
+
+    In the ``reserved_host`` flows, the reserved host Masakari's retry
+    provides is enabled as Masakari does, and is the destination.
     """
 
     def __init__(self, context, novaclient, **kwargs):
         super().__init__(context, novaclient, **kwargs)
         self.hosts = compute.API()
 
-    def execute(self, host_name, notification_uuid):
-        self._recover(host_name, notification_uuid)
+    def execute(self, host_name, notification_uuid, reserved_host=None):
+        if not reserved_host:
+            return self._recover(host_name, notification_uuid)
+
+        # As Masakari's own task: one recovery at a time on a reserved
+        # host.
+        @utils.synchronized(reserved_host)
+        def recover_onto_reserved_host():
+            self._enable_reserved_host(host_name, reserved_host)
+            self._recover(host_name, notification_uuid, reserved_host)
+        recover_onto_reserved_host()
 
     def _recover(self, host_name, notification_uuid, destination=None):
         vmoves = self._close_superseded(notification_uuid)
@@ -198,6 +211,33 @@ class RecoverInstancesTask(host_failure.EvacuateInstancesTask):
         self._follow(host_name, following)
         for vmove in left_to_masakari:
             self._evacuate_and_confirm(self.context, vmove, destination)
+
+    def _enable_reserved_host(self, host_name, reserved_host):
+        """Open the reserved host to the failed host's servers.
+
+        In the failed host's aggregates if
+        ``[host_failure] add_reserved_host_to_aggregate``, its compute
+        service enabled, and no longer reserved in Masakari.
+        """
+        self.update_details("Enabling reserved host: '%s'" % reserved_host,
+                            0.1)
+        if CONF.host_failure.add_reserved_host_to_aggregate:
+            for aggregate in self.novaclient.get_aggregate_list(
+                    self.context):
+                if host_name not in aggregate.hosts:
+                    continue
+                try:
+                    self.novaclient.add_host_to_aggregate(
+                        self.context, reserved_host, aggregate)
+                except exception.Conflict:
+                    pass    # Already in it.
+                self.update_details(
+                    "Host '%s' is in aggregate '%s'" % (reserved_host,
+                                                        aggregate.name),
+                    0.2)
+        self.novaclient.enable_disable_service(self.context, reserved_host,
+                                               enable=True)
+        self.update_host_method(self.context, reserved_host)
 
     def _evacuate(self, host_name, uuids, destination=None):
         """``{uuid: result}`` of the host evacuation of ``uuids``.

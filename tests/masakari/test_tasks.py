@@ -50,6 +50,10 @@ FAILED_HOST, SPARE, RESERVED = 'host1', 'host2', 'host3'
 FLOW = {'pre': ['report_host_down_task'],
         'main': ['prepare_HA_enabled_instances_task'],
         'post': ['recover_instances_task']}
+RH_FLOW = {'pre': ['report_host_down_task'],
+           'main': ['prepare_HA_enabled_instances_task',
+                    'recover_instances_task'],
+           'post': []}
 # What a report stops, and what an evacuation brings each pre-fault
 # vm_state back in (nova_hoststatus.recovery.prefault).
 STOPPED_BY_REPORT = ('active', 'paused', 'suspended', 'rescued')
@@ -542,6 +546,8 @@ class EngineTest(FlowTestBase):
     def setUp(self):
         super().setUp()
         self.override_config('connection', 'sqlite://', 'taskflow')
+        self.override_config('host_rh_failure_recovery_tasks', RH_FLOW,
+                             'taskflow_driver_recovery_flows')
         self.update_host_method = mock.Mock()
         # No messaging: Masakari's objects and manager notify.
         for notifier in ('masakari.rpc.get_versioned_notifier',
@@ -721,3 +727,40 @@ class EngineTest(FlowTestBase):
             "of cell cell1, where host host1 is, cannot be reached; nothing "
             "was changed. Retry when it is back. (a database Nova needs "
             "for this host cannot be reached)", fields.VMoveStatus.FAILED)
+
+    def test_reserved_host(self, *mocks):
+        self._server(uuids.running)
+        self._server(uuids.stopped, vm_state='stopped')
+        self._drive('reserved_host')
+        self.assertEqual([RESERVED], [posted.get('host')
+                                      for posted in self._posted()])
+        self.assertEqual(
+            {uuids.running: (fields.VMoveStatus.SUCCEEDED, RESERVED),
+             uuids.stopped: (fields.VMoveStatus.SUCCEEDED, RESERVED)},
+            {uuid: (vmove.status, vmove.dest_host)
+             for uuid, vmove in self._vmoves().items()})
+        self.update_host_method.assert_called_once_with(self.ctxt,
+                                                        RESERVED)
+        self.assertEqual(
+            'enabled', self.fake_client.services.list(
+                host=RESERVED, binary='nova-compute')[0].status)
+
+    def test_auto_priority_falls_back_to_reserved_host(self, *mocks):
+        # The auto flow fails (a cell down at its evacuation); Masakari
+        # falls back to the reserved_host flow, which recovers onto the
+        # reserved host.
+        self._server(uuids.running)
+        self.routes.cell_down = {'POST': 1}
+        self._drive('auto_priority')
+        self.assertEqual([None, RESERVED], [posted.get('host')
+                                            for posted in self._posted()])
+        self.assertEqual(
+            [(uuids.running, fields.VMoveStatus.FAILED,
+              'No longer followed: Nova answered 503 to POST '
+              '/os-hosts/host1/evacuate: The database of cell cell1, where '
+              'host host1 is, cannot be reached; nothing was changed. '
+              'Retry when it is back. (a database Nova needs for this host '
+              'cannot be reached)'),
+             (uuids.running, fields.VMoveStatus.SUCCEEDED, None)],
+            self._all_vmoves())
+        self.assertEqual(RESERVED, self._vmoves()[uuids.running].dest_host)
