@@ -34,6 +34,7 @@ from masakari import objects
 from masakari.objects import fields
 from masakari import utils
 
+from nova_hoststatus.masakari import check
 from nova_hoststatus.masakari import compute
 
 CONF = masakari.conf.CONF
@@ -101,6 +102,21 @@ class ReportHostDownTask(base.MasakariTask):
         self.hosts = compute.API()
 
     def execute(self, host_name):
+        # Masakari runs a flow without the tasks it cannot load: refuse to
+        # stop the host's servers if nothing would bring them back.
+        for option, flow in check.configured_flows(CONF).items():
+            problems = check.flow_problems(flow) if (
+                check.REPORT in [name for stage in flow.values()
+                                 for name in stage]) else []
+            if problems:
+                msg = ("Not reporting host '%s' down: in "
+                       "[taskflow_driver_recovery_flows] %s, %s. Run "
+                       "'python -m nova_hoststatus.masakari.check' in "
+                       "masakari-engine's environment." % (
+                           host_name, option, '; '.join(problems)))
+                LOG.error(msg)
+                self.update_details(msg, 1.0)
+                raise exception.HostRecoveryFailureException(message=msg)
         self.update_details("Reporting host '%s' down" % host_name)
         try:
             host = self.hosts.report_host_down(

@@ -24,6 +24,7 @@ from urllib import parse
 import jsonschema
 from novaclient import exceptions as nova_exceptions
 from oslo_utils import timeutils
+from stevedore import named
 
 from masakari.compute import nova
 from masakari import conf
@@ -39,6 +40,7 @@ from masakari.tests.unit import base
 from masakari.tests.unit import fakes
 from masakari.tests import uuidsentinel as uuids
 
+from nova_hoststatus.masakari import check
 from nova_hoststatus.masakari import tasks
 from tests.masakari import api_schemas
 
@@ -728,6 +730,18 @@ class EngineTest(FlowTestBase):
             "was changed. Retry when it is back. (a database Nova needs "
             "for this host cannot be reached)", fields.VMoveStatus.FAILED)
 
+    def test_task_that_does_not_load(self, *mocks):
+        self._server(uuids.running)
+        self.override_config(
+            'host_auto_failure_recovery_tasks',
+            dict(FLOW, post=['recover_instance_task']),
+            'taskflow_driver_recovery_flows')
+        exc = self.assertRaises(exception.HostRecoveryFailureException,
+                                self._drive)
+        self.assertIn("task 'recover_instance_task' does not load",
+                      exc.message)
+        self.assertEqual([], self.routes.requests)
+
     def test_reserved_host(self, *mocks):
         self._server(uuids.running)
         self._server(uuids.stopped, vm_state='stopped')
@@ -764,3 +778,47 @@ class EngineTest(FlowTestBase):
              (uuids.running, fields.VMoveStatus.SUCCEEDED, None)],
             self._all_vmoves())
         self.assertEqual(RESERVED, self._vmoves()[uuids.running].dest_host)
+
+
+class CheckTest(base.TestCase):
+    """python -m nova_hoststatus.masakari.check"""
+
+    def _main(self, flow):
+        self.override_config('host_auto_failure_recovery_tasks', flow,
+                             'taskflow_driver_recovery_flows')
+        with mock.patch.object(CONF, '__call__'), \
+                mock.patch('builtins.print') as printed:
+            status = check.main([])
+        return status, [call[0][0] for call in printed.call_args_list]
+
+    def test_flows_load(self):
+        status, lines = self._main(FLOW)
+        self.assertEqual(0, status)
+        self.assertIn('  post: recover_instances_task '
+                      'nova_hoststatus.masakari.tasks.RecoverInstancesTask',
+                      lines)
+        self.assertEqual('OK', lines[-1])
+
+    def test_name_that_does_not_load(self):
+        status, lines = self._main(dict(FLOW,
+                                        post=['recover_instance_task']))
+        self.assertEqual(1, status)
+        self.assertIn(
+            "  ERROR: task 'recover_instance_task' does not load (no such "
+            "task in masakari.task_flow.tasks)", lines)
+        self.assertIn(
+            "  ERROR: 'report_host_down_task' stops the host's servers but "
+            "'recover_instances_task' does not follow it: they would stay "
+            "stopped", lines)
+        self.assertTrue(lines[-1].startswith('FAILED'))
+
+    def test_module_that_does_not_import(self):
+        # As when the package, or one of its dependencies, is broken in
+        # masakari-engine's environment.
+        broken = mock.Mock(side_effect=ImportError('No module named x'))
+        with mock.patch.object(named.NamedExtensionManager,
+                               '_load_one_plugin', broken):
+            status, lines = self._main(FLOW)
+        self.assertEqual(1, status)
+        self.assertIn("  ERROR: task 'recover_instances_task' does not load "
+                      "(ImportError: No module named x)", lines)
