@@ -23,7 +23,9 @@ package's routes answer at every microversion.
 import functools
 from urllib import parse
 
+from keystoneauth1 import exceptions as keystone_exceptions
 from novaclient import exceptions as nova_exceptions
+from requests import exceptions as request_exceptions
 
 from masakari.compute import nova
 from masakari import exception
@@ -53,20 +55,36 @@ class HostAPIError(exception.MasakariException):
         super().__init__(message=message)
 
 
+class NovaUnreachable(exception.MasakariException):
+    """No answer from Nova: a timeout, Keystone or Nova unreachable."""
+
+    msg_fmt = "%(message)s"
+
+
 def _host_url(host, *path):
     return '/'.join(('/os-hosts', parse.quote(host, '')) + path)
 
 
 def _nova_refusals(method):
-    """Nova's refusals (its HTTP errors) raised as HostAPIError."""
+    """Nova's refusals (its HTTP errors) raised as HostAPIError.
+
+    And no answer as NovaUnreachable, with why.
+    """
     @functools.wraps(method)
-    def wrapper(self, context, *args, **kwargs):
+    def wrapper(self, context, host, *args, **kwargs):
         try:
-            return method(self, context, *args, **kwargs)
+            return method(self, context, host, *args, **kwargs)
         except nova_exceptions.ClientException as exc:
             raise HostAPIError(getattr(exc, 'method', None) or '',
                                getattr(exc, 'url', None) or '', exc.code,
                                getattr(exc, 'message', None) or str(exc))
+        except (keystone_exceptions.ClientException,
+                request_exceptions.RequestException,
+                nova_exceptions.CommandError) as exc:
+            # Masakari's translation keeps neither the message nor the
+            # host.
+            raise NovaUnreachable(message="Nova could not be reached for "
+                                  "host %s: %s" % (host, exc))
     return wrapper
 
 

@@ -62,7 +62,12 @@ _MAY_HAVE_ENDED = (_TIMEOUT, _UNFOLLOWED)
 
 
 def _refused(task, exc):
-    """Nova's refusal told in the progress, as the flow's failure."""
+    """Nova's refusal told in the progress, as the flow's failure.
+
+    Also Masakari's own errors of its Nova client (a timeout, Keystone or
+    Nova unreachable): Masakari's driver would replace their message with
+    "Failed to execute host failure flow".
+    """
     LOG.error('%s', exc.message)
     task.update_details(exc.message, 1.0)
     return exception.HostRecoveryFailureException(message=exc.message)
@@ -122,7 +127,7 @@ class ReportHostDownTask(base.MasakariTask):
             host = self.hosts.report_host_down(
                 self.context, host_name,
                 CONF.host_failure.service_disable_reason)
-        except compute.HostAPIError as exc:
+        except exception.MasakariException as exc:
             raise _refused(self, exc)
         self.update_details(
             "Reported host '%s' down: compute service disabled and forced "
@@ -168,7 +173,9 @@ class RecoverInstancesTask(host_failure.EvacuateInstancesTask):
         except Exception as exc:
             reason = getattr(exc, 'message', None) or str(exc)
             self._fail_open(notification_uuid, reason)
-            if isinstance(exc, compute.HostAPIError):
+            if (isinstance(exc, exception.MasakariException) and
+                    not isinstance(exc,
+                                   exception.HostRecoveryFailureException)):
                 raise _refused(self, exc)
             raise
         self._conclude(host_name, notification_uuid)

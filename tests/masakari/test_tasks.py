@@ -22,6 +22,7 @@ from unittest import mock
 from urllib import parse
 
 import jsonschema
+from keystoneauth1 import exceptions as ks_exceptions
 from novaclient import exceptions as nova_exceptions
 from oslo_utils import timeutils
 from stevedore import named
@@ -729,6 +730,19 @@ class EngineTest(FlowTestBase):
             "of cell cell1, where host host1 is, cannot be reached; nothing "
             "was changed. Retry when it is back. (a database Nova needs "
             "for this host cannot be reached)", fields.VMoveStatus.FAILED)
+
+    def test_nova_unreachable_while_following(self, *mocks):
+        self._server(uuids.running)
+        unreachable = ks_exceptions.ConnectFailure(
+            'Unable to establish connection to '
+            'http://nova/v2.1/os-hosts/host1/state')
+        with mock.patch.object(FakeHostRoutes, 'get',
+                               side_effect=unreachable):
+            self._assert_refused(
+                'Nova could not be reached for host host1: Unable to '
+                'establish connection to '
+                'http://nova/v2.1/os-hosts/host1/state',
+                fields.VMoveStatus.FAILED)
 
     def test_task_that_does_not_load(self, *mocks):
         self._server(uuids.running)
