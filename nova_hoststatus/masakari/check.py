@@ -79,28 +79,36 @@ def configured_flows(conf):
     return {option: getattr(group, option) for option in HOST_FLOWS}
 
 
-def main(argv=None):
-    import masakari.conf
-
-    conf = masakari.conf.CONF
-    conf(sys.argv[1:] if argv is None else argv, project='masakari')
-    status = 0
+def report(conf):
+    """``(status, lines)``: what :func:`main` prints and exits with."""
+    status, lines = 0, []
     for option, flow in configured_flows(conf).items():
-        print('[taskflow_driver_recovery_flows] %s' % option)
+        lines.append('[taskflow_driver_recovery_flows] %s' % option)
         loaded, _failed = load_tasks(
             [name for stage in flow.values() for name in stage])
         for stage, names in flow.items():
             for name in names:
                 task = loaded.get(name)
-                print('  %s: %s %s' % (stage, name, '%s.%s' % (
+                lines.append('  %s: %s %s' % (stage, name, '%s.%s' % (
                     task.__module__, task.__name__) if task else '-'))
         problems = flow_problems(flow)
-        for problem in problems:
-            print('  ERROR: %s' % problem)
+        lines.extend('  ERROR: %s' % problem for problem in problems)
         status = status or int(bool(problems))
-    print('OK' if not status else 'FAILED: masakari-engine would run these '
-          'flows without the tasks above, and could end a notification '
-          "'finished' with its servers not recovered.")
+    lines.append('OK' if not status else
+                 "FAILED: masakari-engine would run these flows without the "
+                 "tasks above, and could end a notification 'finished' with "
+                 "its servers not recovered.")
+    return status, lines
+
+
+def main(argv=None):
+    import masakari.conf
+
+    conf = masakari.conf.CONF
+    conf(sys.argv[1:] if argv is None else argv, project='masakari')
+    status, lines = report(conf)
+    for line in lines:
+        print(line)
     return status
 
 

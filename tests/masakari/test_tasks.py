@@ -800,10 +800,7 @@ class CheckTest(base.TestCase):
     def _main(self, flow):
         self.override_config('host_auto_failure_recovery_tasks', flow,
                              'taskflow_driver_recovery_flows')
-        with mock.patch.object(CONF, '__call__'), \
-                mock.patch('builtins.print') as printed:
-            status = check.main([])
-        return status, [call[0][0] for call in printed.call_args_list]
+        return check.report(CONF)
 
     def test_flows_load(self):
         status, lines = self._main(FLOW)
