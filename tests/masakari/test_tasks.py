@@ -597,6 +597,9 @@ class EngineTest(FlowTestBase):
             source_host_uuid=hosts[FAILED_HOST].uuid,
             generated_time=timeutils.utcnow(),
             status=fields.NotificationStatus.NEW)
+        if 'failover_segment_uuid' in notification.fields:
+            # Masakari 21 and later.
+            notification.failover_segment_uuid = segment.uuid
         notification.create()
         return notification
 
