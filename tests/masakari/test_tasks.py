@@ -796,6 +796,19 @@ class EngineTest(FlowTestBase):
             self._all_vmoves())
         self.assertEqual(RESERVED, self._vmoves()[uuids.running].dest_host)
 
+    def test_rh_priority_falls_back_to_auto(self, *mocks):
+        # No reserved host left in the segment: Masakari runs the auto
+        # flow, the scheduler chooses.
+        self._server(uuids.running)
+        self._drive('rh_priority', reserved_hosts=())
+        self.assertEqual([None], [posted.get('host')
+                                  for posted in self._posted()])
+        self.assertEqual(
+            [(uuids.running, fields.VMoveStatus.SUCCEEDED, None)],
+            self._all_vmoves())
+        self.assertEqual(SPARE, self._vmoves()[uuids.running].dest_host)
+        self.update_host_method.assert_not_called()
+
 
 class CheckTest(base.TestCase):
     """python -m nova_hoststatus.masakari.check"""
