@@ -22,5 +22,6 @@ selected in one host evacuation, each back in its pre-fault state.
 
 They are loaded by name from the ``masakari.task_flow.tasks`` entry-point
 namespace, in masakari-engine's process (``pip install
-nova-hoststatus[masakari]``): nothing here imports Nova.
+nova-hoststatus[masakari]``): nothing here imports Nova. ``python -m
+nova_hoststatus.masakari.check`` tells whether that process loads them.
 """
