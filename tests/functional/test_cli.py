@@ -210,6 +210,13 @@ class CLITestCase(CLITestBase):
         self.assertNotIn('instances_changed', shown)
         self.assertEqual({'vm1': 'UP'}, self._host_statuses())
 
+    def test_disable_with_a_reason(self):
+        shown = _fields(self._set('host1', '--disable', '--reason',
+                                  'firmware update'))
+
+        self.assertEqual(('disabled', 'firmware update'),
+                         (shown['status'], shown['disabled_reason']))
+
     def test_json_output(self):
         vm1 = self._boot('host1', name='vm1')
 

@@ -95,6 +95,11 @@ class SetHostStatus(command.ShowOne):
             const=False,
             help='Clear a host down report; the servers stay as they are '
                  'until nova-compute syncs their power state')
+        parser.add_argument(
+            '--reason', metavar='<reason>',
+            help='Why (1 to 255 printable characters), with one of the '
+                 'options above: the disabled reason of --disable, and '
+                 'carried by the notifications of the change')
         return parser
 
     def take_action(self, parsed_args):
@@ -107,6 +112,8 @@ class SetHostStatus(command.ShowOne):
                 'Nothing to update: give at least one of --enable, '
                 '--disable, --maintenance, --no-maintenance, --report-down '
                 'or --clear-down.')
+        if parsed_args.reason is not None:
+            values['reason'] = parsed_args.reason
         client = self.app.client_manager.hoststatus
         with common.command_errors('update host %s' % parsed_args.host,
                                    host_api=True):
