@@ -24,8 +24,12 @@ UNKNOWN or back UP; told in the name of the server's project), and for each
 ``shutdown``) or coming back (``running``). On exit (Ctrl-C) it prints,
 per project, the servers still down and those whose host is not UP.
 
+It is an operator's tool: Nova's notification bus carries every project's
+notifications, read with the bus's credentials (projects are told through
+Aodh event alarms instead, doc/source/user/host-status-notifications.rst).
 It consumes from its own listener pool (``--pool``), so it gets a copy of
-each notification and takes none from other consumers such as Ceilometer.
+each notification and takes none from other consumers such as Ceilometer;
+on exit it deletes the pool's queue, which would keep filling otherwise.
 Nova sends versioned notifications only when ``[notifications]
 notification_format`` is ``versioned`` or ``both``, and ``instance.update``
 only when ``[notifications] notify_on_state_change`` is set.
@@ -37,6 +41,7 @@ import sys
 import threading
 import time
 
+import kombu
 from oslo_config import cfg
 import oslo_messaging
 
@@ -212,6 +217,40 @@ def start_listener(args, endpoint):
     return listener
 
 
+def delete_pool_queue(listener, args):
+    """Delete the queue of the listener's pool; True once deleted.
+
+    oslo.messaging declares the pool's queue and never deletes it: left
+    behind, it would keep every notification sent after the exit. With
+    RabbitMQ (or kombu's transports), the first host of the transport URL
+    that answers deletes it.
+    """
+    url = oslo_messaging.TransportURL.parse(listener.transport.conf,
+                                            args.transport_url)
+    kind = {'rabbit': 'pyamqp'}.get(url.transport)
+    if kind is None and url.transport.startswith('kombu+'):
+        kind = url.transport[len('kombu+'):]
+    if kind is None:
+        return False
+    failures = []
+    for host in url.hosts or [None]:
+        connection = kombu.Connection(
+            transport=kind, hostname=host and host.hostname,
+            port=host and host.port, userid=host and host.username,
+            password=host and host.password,
+            virtual_host=url.virtual_host or '/', connect_timeout=5)
+        try:
+            with connection:
+                kombu.Queue(args.pool, channel=connection.channel()).delete()
+            return True
+        except Exception as exc:
+            failures.append(str(exc))
+    print('Could not delete the queue %s (%s); delete it with '
+          '"rabbitmqctl delete_queue %s".' % (args.pool, '; '.join(failures),
+                                              args.pool), file=sys.stderr)
+    return False
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     endpoint = HostFaultEndpoint()
@@ -226,6 +265,7 @@ def main(argv=None):
     finally:
         listener.stop()
         listener.wait()
+        delete_pool_queue(listener, args)
         listener.transport.cleanup()
     for line in endpoint.summary():
         print(line)

@@ -22,7 +22,9 @@ import os
 import threading
 from unittest import mock
 
+import amqp.exceptions
 import fixtures
+import kombu
 from oslo_db import exception as db_exc
 import oslo_messaging
 from oslo_serialization import jsonutils
@@ -620,6 +622,25 @@ class ConsumerTest(NotificationTestBase):
         self.addCleanup(listener.transport.cleanup)
         self.addCleanup(listener.wait)
         self.addCleanup(listener.stop)
+
+    def test_the_pools_queue_is_deleted_at_exit(self):
+        args = consumer.parse_args(['--transport-url', self.URL,
+                                    '--pool', 'gone-at-exit'])
+        listener = consumer.start_listener(
+            args, consumer.HostFaultEndpoint(out=None))
+        listener.stop()
+        listener.wait()
+        with kombu.Connection('memory://') as connection:
+            queue = kombu.Queue('gone-at-exit', channel=connection.channel())
+            # Declared by the listener, left by oslo.messaging.
+            queue.queue_declare(passive=True)
+
+            self.assertTrue(consumer.delete_pool_queue(listener, args))
+            listener.transport.cleanup()
+
+            queue = kombu.Queue('gone-at-exit', channel=connection.channel())
+            self.assertRaises(amqp.exceptions.ChannelError,
+                              queue.queue_declare, passive=True)
 
     def _received(self, event_type, data):
         with self.cond:
