@@ -71,7 +71,8 @@ def bootstrap(cloud):
                                       domain_id='default')
                 for name in ('service', 'project-a', 'project-b')}
     roles = {name: keystone.ensure('roles', 'name', name=name)
-             for name in ('admin', 'member', 'reader', 'service')}
+             for name in {role for _project, user_roles
+                          in common.USERS.values() for role in user_roles}}
     for user, (project, user_roles) in common.USERS.items():
         user_id = keystone.ensure(
             'users', 'name', name=user, domain_id='default',

@@ -32,9 +32,9 @@ USERS = {
     # Masakari's API and the Nova user of its engine
     # (os_privileged_user_name).
     'masakari': ('service', ['admin', 'service']),
-    # A fault monitor needs only the service role, with the policy rule of
-    # doc/source/deploy.rst.
-    'monitor': ('service', ['service']),
+    # A fault monitor has a role of its own, which the policy rules of
+    # doc/source/deploy.rst (least privilege) grant.
+    'monitor': ('service', ['host_fault_monitor']),
     'owner-a': ('project-a', ['member']),
     'owner-b': ('project-b', ['member']),
 }

@@ -210,10 +210,13 @@ def messaging_conf(d, cell, host):
 
 
 def fault_monitor_policy(d, cell, host):
-    # The fault monitor reports with the service role
-    # (doc/source/deploy.rst).
-    return ('"nova_hoststatus:os-hosts:report-host-down": '
-            '"rule:nova_hoststatus:service_or_admin"\n')
+    # The fault monitor's own role, as doc/source/deploy.rst gives it.
+    return ''.join(
+        '"%s": "role:host_fault_monitor or rule:context_is_admin"\n' % rule
+        for rule in ('nova_hoststatus:os-hosts:report-host-down',
+                     'nova_hoststatus:os-hosts:evacuate',
+                     'nova_hoststatus:os-hosts:show',
+                     'os_compute_api:os-evacuate'))
 
 
 def masakari_conf(d, cell, host):
