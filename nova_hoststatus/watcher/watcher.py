@@ -15,6 +15,7 @@
 from oslo_log import log as logging
 from oslo_utils import timeutils
 from oslo_utils import uuidutils
+import tooz
 from tooz import coordination
 
 from nova import context as nova_context
@@ -39,6 +40,31 @@ LOCK = b'nova-hoststatus-watcher'
 # to nova-api, which tells of them itself.
 HEARTBEAT_STATUSES = frozenset([fields.HostStatus.UP,
                                 fields.HostStatus.UNKNOWN])
+
+
+def _still_held(lock):
+    """Whether the backend has ``lock`` held by this process.
+
+    None when the backend cannot say: the lock is then released and
+    acquired again, which the backend answers.
+    """
+    if type(lock).__module__ == 'tooz.drivers.mysql':
+        # GET_LOCK belongs to the lock's connection; tooz does not look.
+        try:
+            cursor = lock._conn.cursor()
+            cursor.execute('SELECT IS_USED_LOCK(%s) = CONNECTION_ID()',
+                           (lock.name,))
+            return bool(cursor.fetchone()[0])
+        except Exception:
+            LOG.debug('The lock connection failed.', exc_info=True)
+            return False
+    try:
+        return lock.is_still_owner()
+    except tooz.NotImplemented:
+        return None
+    except coordination.ToozError:
+        LOG.debug('The coordination backend did not answer.', exc_info=True)
+        return False
 
 
 class HostStatusWatcher(object):
@@ -84,20 +110,48 @@ class HostStatusWatcher(object):
             self._coordinator = None
 
     def _lead(self):
-        """Whether this watcher is the one that tells owners."""
+        """Whether this watcher is the one that tells owners, now.
+
+        Asked of the backend at every check: a lock is not kept by holding
+        its object (tooz's MySQL lock dies with its idle connection, an
+        etcd3 lease expires), and a watcher that lost it stops telling
+        until it has it again.
+        """
         if self._lock is None:
             return True
-        if not self._leading:
-            try:
-                self._leading = self._lock.acquire(blocking=False)
-            except coordination.ToozError:
-                LOG.exception('Cannot reach %s; not telling owners this '
-                              'time.', CONF.hoststatus.coordination_url)
-                return False
-            if self._leading:
-                LOG.info('This watcher now tells owners of heartbeat '
-                         'changes.')
+        renewing = False
+        if self._leading:
+            held = _still_held(self._lock)
+            if held:
+                return True
+            self._leading = False
+            self._lock = self._renew(self._lock)
+            # None: a backend that cannot say whether it is still held.
+            renewing = held is None
+            if held is False:
+                LOG.warning('This watcher lost the lock of %s; it tells '
+                            'owners only once it has it again.',
+                            CONF.hoststatus.coordination_url)
+        try:
+            self._leading = self._lock.acquire(blocking=False)
+        except coordination.ToozError:
+            LOG.exception('Cannot reach %s; not telling owners this '
+                          'time.', CONF.hoststatus.coordination_url)
+            return False
+        if self._leading and not renewing:
+            LOG.info('This watcher now tells owners of heartbeat '
+                     'changes.')
         return self._leading
+
+    def _renew(self, lock):
+        """A new lock object, the old one released if it can be."""
+        try:
+            lock.release()
+        except Exception:
+            # Its connection is gone, with the lock.
+            LOG.debug('Releasing a lost lock failed.', exc_info=True)
+        # tooz's MySQL lock believes it holds the lock until released.
+        return self._coordinator.get_lock(LOCK)
 
     def check(self, context):
         """Check every cell's compute services once, if leading.

@@ -142,6 +142,41 @@ class WatcherTest(test_host_status.HostStatusUpdateTestBase):
         second.check(self.context)
         self.assertEqual((UNKNOWN, UP, None), self._told())
 
+    def test_lost_lock(self):
+        self.flags(coordination_url='file://%s' % self.useFixture(
+            fixtures.TempDir()).path, group='hoststatus')
+        leader, standby = self._watcher(), self._watcher()
+        leader.check(self.context)
+        standby.check(self.context)
+
+        # The backend frees the leader's lock (its connection closed, its
+        # lease expired); the standby takes it, and the old leader checks
+        # while the standby tells.
+        leader._lock.release()
+        self._stale()
+        send = host_status.send
+        during = []
+
+        def leader_checks_meanwhile(*args, **kwargs):
+            if not during:
+                during.append(None)
+                during[0] = leader.check(self.context)
+            return send(*args, **kwargs)
+
+        with mock.patch.object(host_status, 'send',
+                               side_effect=leader_checks_meanwhile):
+            self.assertEqual([('host1', UP, UNKNOWN)],
+                             standby.check(self.context))
+        self.assertEqual([[]], during)
+        self.assertEqual((UP, UNKNOWN, None), self._told())
+
+        # It tells again once it has the lock again.
+        standby.stop()
+        self._heartbeat(0)
+        self.assertEqual([('host1', UNKNOWN, UP)],
+                         leader.check(self.context))
+        self.assertEqual((UNKNOWN, UP, None), self._told())
+
     def test_restart_during_an_outage(self):
         before = self._watcher()
         before.check(self.context)
