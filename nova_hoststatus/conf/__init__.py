@@ -53,6 +53,20 @@ sent by a worker after the API has answered. When the process exits, it
 waits up to this long for the worker to send what is still queued.
 """),
     cfg.IntOpt(
+        'notification_send_attempts',
+        default=3,
+        min=1,
+        help="""
+How many times a batch of host notifications is tried before it is dropped.
+
+A batch that fails (its servers cannot be read, the notifier raises) is
+tried again after 1, 2, 4... seconds (10 at most); the batches queued
+behind it wait, to keep their order. Failures of the message transport
+itself are retried by oslo.messaging (``[oslo_messaging_notifications]
+retry``). ``nova-hoststatus-watcher`` sends its own notifications at its
+checks: one that fails is tried again at the next check.
+"""),
+    cfg.IntOpt(
         'evacuate_workers',
         default=4,
         min=1,

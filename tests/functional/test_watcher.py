@@ -17,6 +17,7 @@ moves its last heartbeat.
 """
 
 import datetime
+import threading
 import time
 
 from unittest import mock
@@ -28,6 +29,7 @@ from oslo_utils import timeutils
 from nova import context as nova_context
 
 from nova_hoststatus import db
+from nova_hoststatus.notifications import emitter
 from nova_hoststatus.notifications import host_status
 from nova_hoststatus.watcher import cmd
 from nova_hoststatus.watcher import watcher
@@ -274,6 +276,21 @@ class WatcherServiceTest(test_host_status.HostStatusUpdateTestBase):
             n['event_type'] == 'host_status.update'
             for n in self.notifier.versioned_notifications))
         self.assertEqual((UP, UNKNOWN, None), self._told())
+
+    def test_stop_sends_what_is_queued(self):
+        service = cmd.WatcherService()
+        service.start()
+        sending = threading.Event()
+        sent = []
+        emitter.EMITTER.submit(sending.wait, 5)
+        emitter.EMITTER.submit(sent.append, 'queued')
+        # Sent while stop() waits, not at exit (there is none under
+        # cotyledon's os._exit).
+        threading.Timer(0.2, sending.set).start()
+
+        service.stop()
+
+        self.assertEqual(['queued'], sent)
 
     def _told_state(self, host):
         return db.host_attributes_get(
