@@ -253,6 +253,27 @@ class ConsumerEndpointTest(test.NoDBTestCase):
         self.endpoint.info({}, 'nova-api:api1', event_type, payload,
                            {'timestamp': 'now'})
 
+    def _host_status(self, status, previous, changed_at):
+        self._info('host_status.update', {'nova_object.data': {
+            'instance_uuid': UUID, 'project_id': 'p1', 'user_id': 'u',
+            'host': 'host1', 'host_status': status,
+            'previous_host_status': previous, 'reason': None,
+            'changed_at': changed_at}})
+
+    def test_host_status_arriving_late_is_ignored(self):
+        # A clear served by one nova-api worker arrives before the report
+        # queued earlier in another.
+        self._host_status('UP', 'DOWN', '2026-01-01T00:00:05Z')
+        self._host_status('DOWN', 'UP', '2026-01-01T00:00:01Z')
+
+        self.assertEqual({}, dict(self.endpoint.host_status))
+        self.assertIn('ignored, a later change was told',
+                      self.out.getvalue().splitlines()[-1])
+
+        self._host_status('UNKNOWN', 'UP', '2026-01-01T00:00:09Z')
+        self.assertEqual({UUID: ('host1', 'UNKNOWN')},
+                         self.endpoint.host_status['p1'])
+
     def test_down_and_up_again(self):
         self._info('host_fault.report', {'nova_object.data': {
             'host': 'host1', 'reporter_user_id': 'u',
