@@ -111,10 +111,11 @@ each check it also follows the host evacuations under way
 A tooz backend URL shared by the ``nova-hoststatus-watcher`` processes.
 
 With it, several watchers may run (on several machines, for availability):
-they share a lock, and only its holder tells owners. Any tooz backend with
-locks will do, e.g. ``mysql://nova:secret@controller/nova_api`` (the API
-database's server) or ``etcd3+http://controller:2379``; ``file://`` only
-serves watchers on one machine. Without it, run one watcher per deployment:
+they share a lock, and only its holder tells owners; it asks the backend at
+every check whether it still holds it. Any tooz backend with locks will do,
+e.g. ``mysql://nova:secret@controller/nova_api`` (the API database's
+server) or ``etcd3+http://controller:2379``; ``file://`` only serves
+watchers on one machine. Without it, run one watcher per deployment:
 two would tell owners twice.
 """),
     cfg.FloatOpt(
