@@ -53,6 +53,20 @@ sent by a worker after the API has answered. When the process exits, it
 waits up to this long for the worker to send what is still queued.
 """),
     cfg.IntOpt(
+        'notification_send_attempts',
+        default=3,
+        min=1,
+        help="""
+How many times a batch of host notifications is tried before it is dropped.
+
+A batch that fails (its servers cannot be read, the notifier raises) is
+tried again after 1, 2, 4... seconds (10 at most); the batches queued
+behind it wait, to keep their order. Failures of the message transport
+itself are retried by oslo.messaging (``[oslo_messaging_notifications]
+retry``). ``nova-hoststatus-watcher`` sends its own notifications at its
+checks: one that fails is tried again at the next check.
+"""),
+    cfg.IntOpt(
         'evacuate_workers',
         default=4,
         min=1,
@@ -97,10 +111,11 @@ each check it also follows the host evacuations under way
 A tooz backend URL shared by the ``nova-hoststatus-watcher`` processes.
 
 With it, several watchers may run (on several machines, for availability):
-they share a lock, and only its holder tells owners. Any tooz backend with
-locks will do, e.g. ``mysql://nova:secret@controller/nova_api`` (the API
-database's server) or ``etcd3+http://controller:2379``; ``file://`` only
-serves watchers on one machine. Without it, run one watcher per deployment:
+they share a lock, and only its holder tells owners; it asks the backend at
+every check whether it still holds it. Any tooz backend with locks will do,
+e.g. ``mysql://nova:secret@controller/nova_api`` (the API database's
+server) or ``etcd3+http://controller:2379``; ``file://`` only serves
+watchers on one machine. Without it, run one watcher per deployment:
 two would tell owners twice.
 """),
     cfg.FloatOpt(
