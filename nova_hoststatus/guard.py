@@ -109,10 +109,12 @@ def _aggregate_limit(aggregate):
 def check_report(context, host, reason=None):
     """Refuse a new report of ``host`` that would pass a limit.
 
-    Called before anything changes, for a host not reported yet. The
-    refusal is told to operators (``host_fault.refuse``). With
-    ``max_down_fraction`` 1.0 and no aggregate limit on the host, no cell
-    is read.
+    Called before anything changes, outside any cell. A host reported
+    already (its service forced down), or that no cell has, is not
+    checked: a repeated report is never refused, an unknown host is the
+    caller's 404. The refusal is told to operators (``host_fault.refuse``).
+    With ``max_down_fraction`` 1.0 and no aggregate limit on the host, no
+    cell is read.
 
     :param context: not targeted at a cell.
     :raises: TooManyHostsDown, TooManyAggregateHostsDown.
@@ -127,7 +129,8 @@ def check_report(context, host, reason=None):
     if fraction >= 1.0 and not limited:
         return
     hosts, down = _compute_services(context)
-    hosts.add(host)
+    if host in down or host not in hosts:
+        return
     after = down | {host}
     allowed = int(math.floor(fraction * len(hosts) + _EPSILON))
     if len(after) > allowed:

@@ -169,6 +169,10 @@ class API(object):
         :returns: a HostState; after a report it lists the changed and the
             skipped instances, after a clear with restore the restored.
         """
+        if host_down_reported and not force:
+            # Before the host's cell is entered: it reads every cell. A
+            # host reported already is neither refused nor counted again.
+            guard.check_report(context, host, reason)
         # The service read may be stale by the time the update commits
         # (another monitor's report, a clear): read it again then.
         for _attempt in range(SERVICE_RACE_RETRIES):
@@ -182,9 +186,6 @@ class API(object):
                         to_restore = self._restorable(cctxt, host)
                     self._assert_evacuations_completed(cctxt, host)
                     self._assert_recoveries_told(cctxt, host)
-                if changes.get('forced_down') and not force:
-                    # A host reported already is not counted again.
-                    guard.check_report(context, host, reason)
                 try:
                     changed, skipped, retold, fault = self._commit(
                         cctxt, service, host, changes, host_down_reported,
@@ -193,7 +194,8 @@ class API(object):
                     continue
                 self._service_changed(cctxt, service, changes, changed,
                                       reason, retold,
-                                      fenced=fault and fault.fenced)
+                                      fenced=bool(fenced or (
+                                          fault and fault.fenced)))
                 restored = None
                 if restore and host_down_reported is False:
                     restored = self._restore(cctxt, to_restore)
@@ -442,7 +444,8 @@ class API(object):
             context, db.PRE_FAULT_KEY,
             {row.uuid: prefault.encode(host, fault, row)
              for row in to_record})
-        return changed, skipped, retold, fault
+        # Kept in the records only: a host with no server keeps no fault.
+        return changed, skipped, retold, fault if rows else None
 
     @staticmethod
     def _compare_and_set(context, candidates, target, skipped):
