@@ -69,10 +69,14 @@ class RunawayGuardTest(test_robustness.RobustnessTestBase):
         self._report_host_down('host1')
 
         self.assertEqual([], self._refusals())
+        # host1 still counts once: host3 would be the third of four.
+        self.assertIn('3 of the 4', self.assertFault(
+            self._put('host3', REPORT), 409))
 
     def test_a_clear_releases_one(self):
         self._report_host_down('host1')
         self._report_host_down('host2')
+        self.assertFault(self._put('host3', REPORT), 409)
         self._put_host('host2', {'host_down_reported': False})
 
         self._report_host_down('host3')
