@@ -71,6 +71,20 @@ def service_compare_and_set(context, service_id, expected, values):
     return context.session.execute(query).rowcount == 1
 
 
+@main_db.pick_context_manager_reader
+def compute_services(context):
+    """``(host, forced_down)`` of every nova-compute service of the cell.
+
+    One statement. The services table has a row per service, not per
+    server: read whole, as Nova's own service listing does.
+    """
+    service = models.Service
+    query = (sa.select(service.host, service.forced_down)
+             .where(service.binary == 'nova-compute',
+                    service.deleted == 0))
+    return context.session.execute(query).all()
+
+
 # The instance system_metadata keys of the package: a server's pre-fault
 # record (nova_hoststatus.prefault), and the host evacuation that is
 # recovering it (nova_hoststatus.recovery.follower).

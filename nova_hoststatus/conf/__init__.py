@@ -119,6 +119,37 @@ watchers on one machine. Without it, run one watcher per deployment:
 two would tell owners twice.
 """),
     cfg.FloatOpt(
+        'max_down_fraction',
+        default=0.5,
+        min=0.0,
+        max=1.0,
+        help="""
+The largest fraction of all nova-compute services that may be reported down.
+
+A host down report that would make more than this fraction of the
+nova-compute services of the whole deployment (every cell) forced down is
+refused with 409, and nothing changes: a monitor that lost its own network
+would otherwise report every host down and stop every server of the cloud.
+Services already forced down count; a repeated report of a host already
+down is never refused. An aggregate may set a lower limit for its hosts
+with the metadata ``hoststatus:max_down`` (a number of hosts). A report
+with ``"force": true`` overrides both, under the policy rule
+``nova_hoststatus:os-hosts:force``. 1.0 turns the cloud-wide limit off.
+"""),
+    cfg.BoolOpt(
+        'require_fenced',
+        default=False,
+        help="""
+Whether host evacuation needs a report that attested fencing.
+
+When set, ``POST /os-hosts/{host_name}/evacuate`` refuses (409) a host
+whose report did not say ``"fenced": true``, unless the evacuation says
+``"force": true``. Recommended: a host that is only partitioned from the
+monitor still runs its servers, and evacuating them runs each twice on
+shared storage. Whatever this is, a host whose nova-compute heartbeats
+after the report (contradicted) is evacuated only if fenced or forced.
+"""),
+    cfg.FloatOpt(
         'recovery_poll_interval',
         default=0.5,
         min=0.01,
