@@ -292,18 +292,10 @@ class MasakariScenario(scenario.Scenario):
                         ', after a report' if report else ''), report)
         notification, nova_true = self._follow(
             notification['notification_uuid'], before)
-        seconds = time.monotonic() - self.start
-        self.mark('notification %s: %.1f s after the fault' % (
-            notification['status'], seconds))
-        check(notification['status'] == 'finished',
-              'notification %s', notification)
-        self.print_timeline()
-        after = {s['id']: s for s in self._all_servers() if s['id'] in before}
-        result = Round(host, destination, flow, report, seconds, nova_true,
-                       before, after, notification, self.masakari.vmoves(
-                           notification['notification_uuid']))
+        result = self._finished(host, destination, notification, before,
+                                flow, report, nova_true)
         self.say('After the recovery:')
-        self.say(self.table(after.values()))
+        self.say(self.table(result.after.values()))
         self.rounds.append(result)
         return result
 
@@ -545,8 +537,9 @@ class MasakariScenario(scenario.Scenario):
                 reserved, self._as_before(result), len(before)),
             '%.1f' % result.seconds))
 
-    def _ended(self, host, destination, notification, before):
-        """The case's notification finished, its servers as before."""
+    def _finished(self, host, destination, notification, before, flow,
+                  report, nova_true):
+        """The Round of a notification that must have finished."""
         seconds = time.monotonic() - self.start
         self.mark('notification %s: %.1f s after the fault' % (
             notification['status'], seconds))
@@ -554,9 +547,14 @@ class MasakariScenario(scenario.Scenario):
               'notification %s', notification)
         self.print_timeline()
         after = {s['id']: s for s in self._all_servers() if s['id'] in before}
-        result = Round(host, destination, FLOW_PACKAGE, False, seconds, None,
-                       before, after, notification, self.masakari.vmoves(
-                           notification['notification_uuid']))
+        return Round(host, destination, flow, report, seconds, nova_true,
+                     before, after, notification, self.masakari.vmoves(
+                         notification['notification_uuid']))
+
+    def _ended(self, host, destination, notification, before):
+        """The case's notification finished, its servers as before."""
+        result = self._finished(host, destination, notification, before,
+                                FLOW_PACKAGE, False, None)
         self.check_restored(result)
         return result
 
