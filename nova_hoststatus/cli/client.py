@@ -84,17 +84,23 @@ class Client(object):
                              HOST_MICROVERSION)
         return body['host']
 
-    def evacuate_host(self, host, destination=None, servers=None):
+    def evacuate_host(self, host, destination=None, servers=None,
+                      force=False):
         """POST /os-hosts/{host}/evacuate: all its servers, or ``servers``.
 
         :param destination: the host to rebuild them on; None lets the
             scheduler choose.
+        :param force: evacuate a host that may still run its servers
+            (contradicted, or not attested fenced) all the same.
         """
         evacuate = {}
         if destination is not None:
             evacuate['host'] = destination
         if servers is not None:
             evacuate['servers'] = list(servers)
+        if force:
+            # Sent only when asked: it needs a policy rule of its own.
+            evacuate['force'] = True
         body = self._request('POST',
                              '/os-hosts/%s/evacuate' % parse.quote(host, ''),
                              HOST_MICROVERSION, json={'evacuate': evacuate})

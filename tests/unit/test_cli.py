@@ -26,6 +26,7 @@ from nova_hoststatus.cli import client
 from nova_hoststatus.cli import plugin
 from nova_hoststatus.cli.v1 import common
 from nova_hoststatus.cli.v1 import evacuate
+from nova_hoststatus.cli.v1 import host as host_cli
 from nova_hoststatus.cli.v1 import server
 
 
@@ -93,6 +94,11 @@ class ClientTest(testtools.TestCase):
         self.request.assert_called_once_with(
             '/os-hosts/host1/evacuate', 'POST', microversion='2.43',
             json={'evacuate': {'host': 'host2', 'servers': ['a', 'b']}})
+        self.request.reset_mock()
+        self.client.evacuate_host('host1', force=True)
+        self.request.assert_called_once_with(
+            '/os-hosts/host1/evacuate', 'POST', microversion='2.43',
+            json={'evacuate': {'force': True}})
 
     def test_show_server(self):
         self.request.return_value = _response(200, {'server': {'id': 'a'}})
@@ -290,10 +296,13 @@ class EvacuateCommandTest(testtools.TestCase):
         self._run('host1', '--target-host', 'host2', '--server', VM1,
                   '--server', VM2)
         self.client.evacuate_host.assert_called_once_with(
-            'host1', destination='host2', servers=[VM1, VM2])
+            'host1', destination='host2', servers=[VM1, VM2], force=False)
         self._run('host1')
         self.client.evacuate_host.assert_called_with(
-            'host1', destination=None, servers=None)
+            'host1', destination=None, servers=None, force=False)
+        self._run('host1', '--force')
+        self.client.evacuate_host.assert_called_with(
+            'host1', destination=None, servers=None, force=True)
         self.client.show_host.assert_not_called()
 
     def test_timeout_needs_wait(self):
@@ -514,3 +523,130 @@ class EvacuateCommandTest(testtools.TestCase):
             '1 deleted, 1 zzz',
             evacuate.progress('h', {1: 'zzz', 2: 'deleted', 3: 'pending',
                                     4: 'evacuating'}))
+
+
+def _fields(table):
+    """A ShowOne table as {field: value}; a value's lines joined by \\n."""
+    fields, name = {}, None
+    for line in table.splitlines()[3:-1]:
+        field, value = (cell.strip() for cell in line.strip('|').split('|'))
+        if field:
+            name = field
+            fields[name] = value
+        else:
+            fields[name] += '\n' + value
+    return fields
+
+
+def _host(**fields):
+    """A host state of the API, with ``fields`` added."""
+    return dict({'host': 'host1', 'status': 'enabled', 'state': 'down',
+                 'disabled_reason': None, 'maintenance_mode': 'disabled',
+                 'host_down_reported': True}, **fields)
+
+
+class HostStatusCommandTest(testtools.TestCase):
+    """compute host status set: options to the request body; the table."""
+
+    def setUp(self):
+        super().setUp()
+        self.client = mock.Mock(spec=client.Client)
+        self.client.update_host.return_value = _host()
+        self.app = types.SimpleNamespace(
+            client_manager=types.SimpleNamespace(hoststatus=self.client),
+            stdout=io.StringIO(),
+            options=types.SimpleNamespace(debug=False))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', io.StringIO()))
+
+    def _run(self, command_class, *argv):
+        cmd = command_class(self.app, None)
+        parsed_args = cmd.get_parser('openstack').parse_args(list(argv))
+        self.assertEqual(0, cmd.run(parsed_args))
+        return self.app.stdout.getvalue()
+
+    def _refused(self, *argv):
+        cmd = host_cli.SetHostStatus(self.app, None)
+        parsed_args = cmd.get_parser('openstack').parse_args(
+            ['host1'] + list(argv))
+        exc = self.assertRaises(exceptions.CommandError, cmd.run,
+                                parsed_args)
+        self.client.update_host.assert_not_called()
+        return str(exc)
+
+    def test_body(self):
+        for argv, body in (
+                (['--report-down'], {'host_down_reported': True}),
+                (['--report-down', '--fenced'],
+                 {'host_down_reported': True, 'fenced': True}),
+                (['--report-down', '--force', '--reason', 'rack1 lost'],
+                 {'host_down_reported': True, 'force': True,
+                  'reason': 'rack1 lost'}),
+                (['--report-down', '--fenced', '--force', '--disable'],
+                 {'host_down_reported': True, 'fenced': True,
+                  'force': True, 'status': 'disable'}),
+                (['--clear-down'], {'host_down_reported': False}),
+                (['--clear-down', '--restore', '--no-maintenance'],
+                 {'host_down_reported': False, 'restore': True,
+                  'maintenance_mode': 'disable'}),
+                (['--enable'], {'status': 'enable'})):
+            self.client.update_host.reset_mock()
+            self._run(host_cli.SetHostStatus, 'host1', *argv)
+            self.client.update_host.assert_called_once_with('host1', **body)
+
+    def test_options_that_go_with_a_report_or_a_clear(self):
+        for argv, message in (
+                (['--fenced'], '--fenced goes with --report-down only.'),
+                (['--force', '--enable'],
+                 '--force goes with --report-down only.'),
+                (['--clear-down', '--fenced'],
+                 '--fenced goes with --report-down only.'),
+                (['--restore'], '--restore goes with --clear-down only.'),
+                (['--report-down', '--restore'],
+                 '--restore goes with --clear-down only.'),
+                (['--maintenance', '--restore'],
+                 '--restore goes with --clear-down only.')):
+            self.assertEqual(message, self._refused(*argv), argv)
+        self.assertIn('Nothing to update', self._refused())
+
+    def test_report_and_clear_exclude_each_other(self):
+        cmd = host_cli.SetHostStatus(self.app, None)
+        self.assertRaises(SystemExit, cmd.get_parser('openstack').parse_args,
+                          ['host1', '--report-down', '--clear-down'])
+
+    def test_state_table(self):
+        self.client.show_host.return_value = _host(
+            reported_at='2026-12-05T05:00:00Z', fenced=False,
+            contradicted=True, contradicted_at='2026-12-05T05:00:30Z',
+            recovery=[{'id': VM1, 'project_id': 'p1', 'host': 'host1',
+                       'vm_state': 'stopped', 'task_state': None,
+                       'pre_fault': {}, 'restored_vm_state': 'active',
+                       'status': 'pending'}])
+        fields = _fields(self._run(host_cli.ShowHostStatus, 'host1'))
+        self.assertEqual(
+            ['host', 'status', 'state', 'disabled_reason',
+             'maintenance_mode', 'host_down_reported', 'reported_at',
+             'fenced', 'contradicted', 'contradicted_at', 'recovery'],
+            list(fields))
+        self.assertEqual(
+            ('2026-12-05T05:00:00Z', 'False', 'True', '2026-12-05T05:00:30Z',
+             '%s pending (host1)' % VM1),
+            (fields['reported_at'], fields['fenced'], fields['contradicted'],
+             fields['contradicted_at'], fields['recovery']))
+
+    def test_restored_table_and_json(self):
+        restored = [
+            {'id': VM1, 'project_id': 'p1', 'pre_fault_vm_state': 'active',
+             'result': 'started', 'message': None},
+            {'id': VM2, 'project_id': 'p1', 'pre_fault_vm_state': 'active',
+             'result': 'skipped', 'message': 'Instance is locked.'}]
+        self.client.update_host.return_value = _host(
+            state='up', host_down_reported=False,
+            instances_restored=restored)
+        fields = _fields(self._run(host_cli.SetHostStatus, 'host1',
+                                   '--clear-down', '--restore'))
+        self.assertEqual('%s (started)\n%s (skipped: Instance is locked.)'
+                         % (VM1, VM2), fields['instances_restored'])
+        self.app.stdout = io.StringIO()
+        output = self._run(host_cli.SetHostStatus, 'host1', '--clear-down',
+                           '--restore', '-f', 'json')
+        self.assertEqual(restored, json.loads(output)['instances_restored'])

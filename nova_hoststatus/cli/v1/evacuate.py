@@ -138,6 +138,14 @@ class EvacuateHost(command.Lister):
             help='Evacuate this server only (ID; repeat for more): by '
                  'default every server of the host')
         parser.add_argument(
+            '--force', action='store_true', default=False,
+            help='Evacuate even a host that may still run its servers: '
+                 'one whose nova-compute reported after the report '
+                 '(contradicted), or whose report did not attest fencing '
+                 'under [hoststatus] require_fenced. Make sure the host is '
+                 'off first, or its servers run twice (policy rule '
+                 'nova_hoststatus:os-hosts:force, admin only by default)')
+        parser.add_argument(
             '--wait', action='store_true', default=False,
             help='Wait until every accepted server is recovered, failed '
                  'or deleted, showing progress on stderr; fail unless all '
@@ -158,7 +166,8 @@ class EvacuateHost(command.Lister):
                                    host_api=True):
             servers = client.evacuate_host(
                 host, destination=parsed_args.target_host,
-                servers=parsed_args.servers)['servers']
+                servers=parsed_args.servers,
+                force=parsed_args.force)['servers']
         if not parsed_args.wait:
             return COLUMNS, [evacuate_row(server) for server in servers]
 

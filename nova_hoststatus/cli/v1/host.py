@@ -19,7 +19,14 @@ from osc_lib import exceptions
 from nova_hoststatus.cli.v1 import common
 
 _FIELDS = ('host', 'status', 'state', 'disabled_reason', 'maintenance_mode',
-           'host_down_reported', 'instances_changed', 'instances_skipped')
+           'host_down_reported', 'reported_at', 'fenced', 'contradicted',
+           'contradicted_at', 'instances_changed', 'instances_skipped',
+           'instances_restored', 'recovery')
+
+# The options that go with --report-down only, and with --clear-down only,
+# as the API takes them (else 400).
+_REPORT_ONLY = (('fenced', '--fenced'), ('force', '--force'))
+_CLEAR_ONLY = (('restore', '--restore'),)
 
 
 class InstancesChangedColumn(columns.FormattableColumn):
@@ -38,9 +45,30 @@ class InstancesSkippedColumn(columns.FormattableColumn):
                          for i in self._value)
 
 
+class InstancesRestoredColumn(columns.FormattableColumn):
+    """One restored instance a line: started, or skipped and why."""
+
+    def human_readable(self):
+        return '\n'.join(
+            '%s (%s)' % (i['id'],
+                         ': '.join(filter(None, (i['result'], i['message']))))
+            for i in self._value)
+
+
+class RecoveryColumn(columns.FormattableColumn):
+    """One server a line: its recovery status, and where it is."""
+
+    def human_readable(self):
+        return '\n'.join(
+            '%s %s (%s)' % (i['id'], i['status'], i['host'] or '-')
+            for i in self._value)
+
+
 _FORMATTERS = {
     'instances_changed': InstancesChangedColumn,
     'instances_skipped': InstancesSkippedColumn,
+    'instances_restored': InstancesRestoredColumn,
+    'recovery': RecoveryColumn,
 }
 
 
@@ -57,7 +85,9 @@ class SetHostStatus(command.ShowOne):
     _description = ('Update the state of a compute host: enable or disable '
                     'it, put it into or take it out of maintenance, report '
                     'it down or clear that report. Shows the resulting '
-                    'state and, after a report, the servers it stopped.')
+                    'state and, after a report, the servers it stopped; '
+                    'after a clear with --restore, the servers started '
+                    'again.')
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -94,7 +124,26 @@ class SetHostStatus(command.ShowOne):
             '--clear-down', dest='host_down_reported', action='store_const',
             const=False,
             help='Clear a host down report; the servers stay as they are '
-                 'until nova-compute syncs their power state')
+                 '(nova-compute then syncs their power state), unless '
+                 '--restore')
+        parser.add_argument(
+            '--fenced', action='store_true', default=False,
+            help='With --report-down: attest that the host was fenced '
+                 '(powered off, or cut from its storage and networks). '
+                 'Host evacuation then never refuses it as contradicted. '
+                 'Repeating a report with --fenced attests it later')
+        parser.add_argument(
+            '--force', action='store_true', default=False,
+            help='With --report-down: report the host even beyond the '
+                 'runaway guard ([hoststatus] max_down_fraction, an '
+                 "aggregate's hoststatus:max_down), when those hosts did "
+                 'fail (policy rule nova_hoststatus:os-hosts:force, admin '
+                 'only by default)')
+        parser.add_argument(
+            '--restore', action='store_true', default=False,
+            help='With --clear-down: the report was false; start again, in '
+                 'place, the servers it stopped that were running before '
+                 'it. Refused if one of them left the host')
         parser.add_argument(
             '--reason', metavar='<reason>',
             help='Why (1 to 255 printable characters), with one of the '
@@ -107,6 +156,16 @@ class SetHostStatus(command.ShowOne):
                   for key in ('status', 'maintenance_mode',
                               'host_down_reported')
                   if getattr(parsed_args, key) is not None}
+        # Refused here rather than by the API's 400, before any request.
+        for only, needs, options in (
+                (True, '--report-down', _REPORT_ONLY),
+                (False, '--clear-down', _CLEAR_ONLY)):
+            for key, option in options:
+                if getattr(parsed_args, key):
+                    if values.get('host_down_reported') is not only:
+                        raise exceptions.CommandError(
+                            '%s goes with %s only.' % (option, needs))
+                    values[key] = True
         if not values:
             raise exceptions.CommandError(
                 'Nothing to update: give at least one of --enable, '
@@ -124,7 +183,9 @@ class SetHostStatus(command.ShowOne):
 class ShowHostStatus(command.ShowOne):
     _description = ('Show the state of a compute host: enabled or disabled, '
                     'up or down, maintenance mode, whether it was reported '
-                    'down.')
+                    'down and, while it is, when, whether the report '
+                    'attested fencing, whether its nova-compute contradicted '
+                    'the report, and the recovery of its servers.')
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
