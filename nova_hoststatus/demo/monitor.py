@@ -15,8 +15,15 @@
 It pings each nova-compute through Nova's own RPC bus with oslo.messaging's
 health check (``[DEFAULT] rpc_ping_enabled = True`` in the computes), with a
 short timeout: a probe that times out is a miss, ``misses`` misses in a row
-make a host failed. A real monitor would also fence the host before it
-reports it down.
+make a host failed.
+
+It sees nova-compute only: a host whose nova-compute died while its guests
+run looks the same as a host that is off. It fences nothing, so its report
+does not attest fencing. The demo's host is a fake-driver compute, whose
+guests exist only inside its nova-compute: stopping that stops the whole
+host. A real monitor must fence the host (power it off through its BMC, or
+cut it from its storage and networks) before it reports it, and say so with
+``"fenced": true``: see doc/source/user/when-the-monitor-is-wrong.rst.
 """
 
 import time

@@ -50,6 +50,17 @@ CONF = nova_hoststatus.conf.CONF
 TRANSPORT_URL = 'kombu+memory:////'
 
 
+# What the sample monitor's report is worth, told after it.
+MONITOR_STANDS_FOR = (
+    'The sample monitor only probes nova-compute and fences nothing: it\n'
+    'would report a host whose nova-compute alone died, guests still\n'
+    'running, so its report does not attest fencing ("fenced": true).\n'
+    'Here host1 is a fake-driver compute whose guests exist only inside\n'
+    'its nova-compute: the whole host stopped. A real monitor fences the\n'
+    'host before it reports it (doc/source/user/'
+    'when-the-monitor-is-wrong.rst).')
+
+
 class NFVOwnerPolicy(nova_fixtures.RealPolicyFixture):
     """Nova's policy with policies/nfv-owner-host-status.yaml."""
 
@@ -223,8 +234,10 @@ class HostFaultScenario(cloud.EmbeddedNova):
              % len(changed), at=self._notified_at(
                  changed, power_state='shutdown'))
         self._say('\nThe monitor reported host1 down: %d changed, '
-                  '%d skipped. The owner of project B now sees:'
-                  % (len(changed), len(host['instances_skipped'])))
+                  '%d skipped.' % (len(changed),
+                                   len(host['instances_skipped'])))
+        self._say(MONITOR_STANDS_FOR)
+        self._say('The owner of project B now sees:')
         self._say(server_table(self._servers(self.other_member_api)))
         self._say('\nThe sample consumer printed:')
         self._say(self._consumer_printed())

@@ -42,6 +42,8 @@ class DemoScenarioTest(scenario.HostFaultScenario):
                       tables[3])
         self.assertIn('DOWN', tables[3])
         self.assertNotIn('vm1-project-a', tables[3])
+        # What the sample monitor's report is worth, said with it.
+        self.assertIn(scenario.MONITOR_STANDS_FOR, tables[3])
         # The consumer got the report and each server's instance.update.
         self.assertIn('host host1 reported down', tables[4])
         self.assertEqual(2, tables[4].count('went down at'))
