@@ -210,6 +210,28 @@ class CLITestCase(CLITestBase):
         self.assertNotIn('instances_changed', shown)
         self.assertEqual({'vm1': 'UP'}, self._host_statuses())
 
+    def test_fenced_report_and_clear_with_restore(self):
+        vm1 = self._boot('host1', name='vm1')
+
+        shown = _fields(self._set('host1', '--report-down', '--fenced'))
+        self.assertEqual(('True', 'True', 'False', 'None'),
+                         (shown['host_down_reported'], shown['fenced'],
+                          shown['contradicted'], shown['contradicted_at']))
+        self.assertEqual(shown['reported_at'],
+                         _fields(self._show('host1'))['reported_at'])
+        self.assertEqual('%s pending (host1)' % vm1['id'],
+                         _fields(self._show('host1'))['recovery'])
+
+        # host1 never went down: its servers are started again, in place.
+        host = json.loads(self._set('host1', '--clear-down', '--restore',
+                                    '-f', 'json'))
+        self.assertFalse(host['host_down_reported'])
+        self.assertEqual([(vm1['id'], 'active', 'started')],
+                         [(i['id'], i['pre_fault_vm_state'], i['result'])
+                          for i in host['instances_restored']])
+        self._wait_for_server_parameter(
+            vm1, {'status': 'ACTIVE', 'OS-EXT-SRV-ATTR:host': 'host1'})
+
     def test_disable_with_a_reason(self):
         shown = _fields(self._set('host1', '--disable', '--reason',
                                   'firmware update'))
