@@ -356,6 +356,18 @@ SCENARIOS = {
                                   'service_down_time': 10},
                       'hoststatus': {'max_down_fraction': 0.75}},
         masakari_stock_wait=15),
+    # The fault monitor is wrong: a host reported down that runs, then
+    # every host reported. The guard at its default; heartbeats every 2 s
+    # (a report is contradicted within seconds) and power states synced
+    # every 8 s, both within the scenario.
+    'guard': Scenario(
+        'local_cloud.guard_scenario',
+        'the monitor is wrong: a false report, a runaway monitor',
+        cells={SUPERCONDUCTOR: TWO_CELLS, SINGLE: ONE_CELL},
+        failures={SUPERCONDUCTOR: (('host3', 'host4'),),
+                  SINGLE: (('host1', 'host2'),)},
+        nova_options={'DEFAULT': {'report_interval': 2,
+                                  'sync_power_state_interval': 8}}),
     # Hosts of both cells fail in turn and come back.
     'soak': Scenario(
         'local_cloud.soak', '{soak_seconds} s of faults and load',
