@@ -293,6 +293,9 @@ host_attributes = sa.Table(
     mysql_engine='InnoDB', mysql_charset='utf8')
 
 HOST_STATUS_TOLD = 'host_status_told'
+# The fault (prefault.Fault.id) of the last report of a host whose
+# contradiction operators were told of (host_fault.contradict).
+CONTRADICTION_TOLD = 'contradiction_told'
 
 
 def sync_api_schema():

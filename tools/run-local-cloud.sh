@@ -8,7 +8,7 @@
 # MariaDB. Everything is stopped at the end, whatever happens. See
 # doc/source/local-cloud.rst.
 #
-#   tools/run-local-cloud.sh [fault|masakari|soak]
+#   tools/run-local-cloud.sh [fault|masakari|guard|soak]
 #
 # fault: a host of cell2 fails, a sample fault monitor reports it, owners
 # see SHUTOFF/DOWN, notifications arrive over RabbitMQ, the servers are
@@ -20,6 +20,11 @@
 # side by side; then, with the package's tasks, a retried notification, an
 # engine killed mid-flow and a reserved_host segment
 # (tools/local_cloud/masakari_scenario.py).
+#
+# guard: the fault monitor is wrong: a host reported down while its
+# nova-compute runs (contradicted, its evacuation refused, the report
+# cleared with restore), then every host reported (the runaway guard)
+# (tools/local_cloud/guard_scenario.py).
 #
 # soak: cycles of host faults with concurrent monitors and owners, two
 # nova-api workers, killed processes, MariaDB and RabbitMQ restarted, then
@@ -60,7 +65,7 @@ export PYTHONPATH=$REPO/tools${PYTHONPATH:+:$PYTHONPATH}
 # The topology is standard library only: it checks the arguments before
 # anything is installed.
 if ! python3 -m local_cloud.topology "$SCENARIO" "$LAYOUT" > /dev/null; then
-    echo "usage: $0 [fault|masakari|soak]" >&2
+    echo "usage: $0 [fault|masakari|guard|soak]" >&2
     exit 2
 fi
 if [[ $(id -u) -ne 0 ]]; then

@@ -33,8 +33,10 @@ class HostFaultAction(fields.BaseNovaEnum):
     RECOVER = 'recover'
     # A report was refused by the runaway guard.
     REFUSE = 'refuse'
+    # A reported host's nova-compute reported after the report.
+    CONTRADICT = 'contradict'
 
-    ALL = (REPORT, CLEAR, RECOVER, REFUSE)
+    ALL = (REPORT, CLEAR, RECOVER, REFUSE, CONTRADICT)
 
 
 class HostFaultActionField(fields.BaseEnumField):

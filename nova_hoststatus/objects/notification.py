@@ -29,13 +29,15 @@ class HostFaultEventType(notification.EventType):
     """Nova's EventType, with this package's actions.
 
     ``object`` is ``host_fault``; the wire format is ``host_fault.report``,
-    ``host_fault.clear`` and ``host_fault.recover``.
+    ``host_fault.clear``, ``host_fault.recover``, ``host_fault.refuse`` and
+    ``host_fault.contradict``.
     """
 
     # Version 1.0: Initial version
     # Version 1.1: The recover action
     # Version 1.2: The refuse action
-    VERSION = '1.2'
+    # Version 1.3: The contradict action
+    VERSION = '1.3'
 
     fields = {
         'action': host_fault.HostFaultActionField(nullable=False),
@@ -199,4 +201,36 @@ class HostFaultRefusedNotification(notification.NotificationBase):
     fields = {
         'event_type': fields.ObjectField('HostFaultEventType'),
         'payload': fields.ObjectField('HostFaultRefusedPayload'),
+    }
+
+
+@base.NovaObjectRegistry.register_notification
+class HostFaultContradictedPayload(PayloadOfValues):
+    """A reported host whose nova-compute reported after the report."""
+
+    # Version 1.0: Initial version
+    VERSION = '1.0'
+
+    fields = {
+        'host': fields.StringField(),
+        # The report's time, and whether it attested fencing.
+        'reported_at': fields.DateTimeField(),
+        'fenced': fields.BooleanField(),
+        # The nova-compute service's last report (heartbeat), read by the
+        # watcher; after reported_at and [DEFAULT] report_interval.
+        'contradicted_at': fields.DateTimeField(),
+        # The servers the report recorded, on the host or evacuated.
+        'instance_uuids': fields.ListOfStringsField(),
+    }
+
+
+@notification.notification_sample('host_fault-contradict.json')
+@base.NovaObjectRegistry.register_notification
+class HostFaultContradictedNotification(notification.NotificationBase):
+    # Version 1.0: Initial version
+    VERSION = '1.0'
+
+    fields = {
+        'event_type': fields.ObjectField('HostFaultEventType'),
+        'payload': fields.ObjectField('HostFaultContradictedPayload'),
     }

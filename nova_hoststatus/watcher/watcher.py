@@ -25,7 +25,11 @@ from nova import servicegroup
 
 import nova_hoststatus.conf
 from nova_hoststatus import db
+from nova_hoststatus import guard
+from nova_hoststatus import host_state
+from nova_hoststatus.notifications import contradiction
 from nova_hoststatus.notifications import host_status
+from nova_hoststatus import prefault
 from nova_hoststatus.recovery import follower
 
 CONF = nova_hoststatus.conf.CONF
@@ -84,7 +88,10 @@ class HostStatusWatcher(object):
     stops, another takes the lock at its next check.
 
     The holder also follows the host evacuations of the hosts reported
-    down (:mod:`nova_hoststatus.recovery.follower`).
+    down (:mod:`nova_hoststatus.recovery.follower`), and tells operators,
+    once per report, of a reported host whose nova-compute reported after
+    the report (``host_fault.contradict``; what was told is kept in the
+    API database too, :data:`nova_hoststatus.db.CONTRADICTION_TOLD`).
     """
 
     def __init__(self):
@@ -156,7 +163,8 @@ class HostStatusWatcher(object):
     def check(self, context):
         """Check every cell's compute services once, if leading.
 
-        :returns: the ``(host, previous, current)`` changes told.
+        :returns: the ``(host, previous, current)`` changes told, and
+            ``(host, 'contradicted', fault id)`` of each contradiction told.
         """
         if not self._lead():
             # A standby keeps nothing: the database has what was told.
@@ -168,6 +176,8 @@ class HostStatusWatcher(object):
         # process: no query of the API database at each check.
         cells = {cell.uuid: cell for cell in nova_context.CELLS}
         told = db.host_attributes_get(context, db.HOST_STATUS_TOLD)
+        contradictions = db.host_attributes_get(context,
+                                                db.CONTRADICTION_TOLD)
         found = []
         for cell_uuid, services in results.items():
             if nova_context.is_cell_failure_sentinel(services):
@@ -181,8 +191,46 @@ class HostStatusWatcher(object):
                 change = self._tell(cctxt, service, told.get(service.host))
                 if change is not None:
                     found.append(change)
+            for service in services:
+                if service.forced_down:
+                    change = self._tell_contradiction(
+                        cctxt, service, contradictions.get(service.host))
+                    if change is not None:
+                        found.append(change)
             self._follow_recoveries(cctxt, services)
         return found
+
+    @staticmethod
+    def _tell_contradiction(context, service, told):
+        """Tell operators of a reported host whose nova-compute reports.
+
+        Once per report: ``told`` is the fault last told of for the host.
+        Its records are read once per check of a reported host (statements
+        on indexes, as the follower's).
+
+        :returns: ``(host, 'contradicted', fault id)`` if told, else None.
+        """
+        host = service.host
+        try:
+            on_host, gone, _evacuations = host_state.servers_of(context,
+                                                                host)
+            fault = prefault.current_fault(on_host + gone, host)
+            heartbeat = guard.contradiction(service, fault)
+            if heartbeat is None or fault.id == told:
+                return None
+            uuids = [row.uuid for row in on_host + gone
+                     if prefault.of_fault(row, host, fault) is not None]
+            contradiction.send(context, host, fault, heartbeat, uuids)
+        except Exception:
+            LOG.exception('Telling operators that host %s is contradicted '
+                          'failed; told at the next check.', host)
+            return None
+        if not db.host_attribute_set(context, host, db.CONTRADICTION_TOLD,
+                                     fault.id, expected=told):
+            # Another watcher told it meanwhile (a lock lost and taken).
+            LOG.info('The contradiction of host %s was told meanwhile.',
+                     host)
+        return (host, 'contradicted', fault.id)
 
     def _tell(self, context, service, previous):
         """Tell the owners of a heartbeat change; write down what they know.

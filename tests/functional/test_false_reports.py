@@ -20,9 +20,12 @@ import datetime
 from oslo_utils import timeutils
 import sqlalchemy as sa
 
+from nova import context as nova_context
 from nova.db.main import models
+from nova.tests.functional.api import client
 
 from nova_hoststatus.notifications import emitter
+from nova_hoststatus.watcher import watcher
 from tests.functional import test_robustness
 
 REPORT = test_robustness.REPORT
@@ -216,6 +219,48 @@ class FencingTest(test_robustness.RobustnessTestBase):
                    if n['event_type'] == 'host_fault.report']
         self.assertTrue(reports[0]['payload']['nova_object.data']['fenced'])
 
+    def _contradictions(self):
+        return [n['payload']['nova_object.data']
+                for n in self.notifier.versioned_notifications
+                if n['event_type'] == 'host_fault.contradict']
+
+    def test_watcher_tells_a_contradiction_once_per_report(self):
+        watching = watcher.HostStatusWatcher()
+        context = nova_context.get_admin_context()
+        report = self._report()
+        watching.check(context)
+        # No heartbeat after the report yet: nothing to tell.
+        self.assertEqual([], self._contradictions())
+        self._heartbeat('host1')
+
+        told = [change for change in watching.check(context)
+                if change[1] == 'contradicted']
+        # Told once, whatever the checks, the watchers.
+        watching.check(context)
+        watcher.HostStatusWatcher().check(context)
+
+        self.assertEqual(1, len(told))
+        contradictions = self._contradictions()
+        self.assertEqual(1, len(contradictions))
+        payload = contradictions[0]
+        self.assertEqual(('host1', False, [self.server['id']]),
+                         (payload['host'], payload['fenced'],
+                          payload['instance_uuids']))
+        # Notifications' times are to the second.
+        self.assertEqual(report['reported_at'][:19],
+                         payload['reported_at'][:19])
+        warnings = [n for n in self.notifier.versioned_notifications
+                    if n['event_type'] == 'host_fault.contradict']
+        self.assertEqual('WARN', warnings[0]['priority'])
+
+        # A new report is told again.
+        self._put_host('host1', {'host_down_reported': False})
+        self._put_host('host1', {'host_down_reported': True})
+        watching.check(context)
+        self._heartbeat('host1')
+        watching.check(context)
+        self.assertEqual(2, len(self._contradictions()))
+
     def test_force_needs_its_rule(self):
         self._report()
         self._heartbeat('host1')
@@ -258,6 +303,29 @@ class RestoreTest(test_robustness.RobustnessTestBase):
         self.assertEqual('SHUTOFF',
                          self.admin_api.get_server(self.stopped['id'])
                          ['status'])
+
+    def test_clear_with_restore_by_a_fault_monitor(self):
+        # A monitor of its own role, in its own project, as deploy.rst
+        # grants it the package's rules: not an admin.
+        monitor = client.TestOpenStackClient(
+            'monitor', self.api_fixture.base_url, project_id='service',
+            roles=['host_fault_monitor'])
+        monitor.microversion = self.microversion
+        self.policy.set_rules({
+            'nova_hoststatus:os-hosts:report-host-down':
+                'role:host_fault_monitor'}, overwrite=False)
+        self._put_host('host1', {'host_down_reported': True}, api=monitor)
+
+        host = self._put_host('host1', {'host_down_reported': False,
+                                        'restore': True},
+                              api=monitor)['host']
+
+        self.assertEqual([(self.active['id'], 'started', None)],
+                         [(s['id'], s['result'], s['message'])
+                          for s in host['instances_restored']])
+        self._wait_for_server_parameter(
+            self.active, {'status': 'ACTIVE', 'OS-EXT-SRV-ATTR:host': 'host1',
+                          'OS-EXT-STS:task_state': None})
 
     def test_restore_refused_when_a_server_left(self):
         self._put_host('host1', {'host_down_reported': True, 'fenced': True})

@@ -17,6 +17,7 @@ Nova's NotificationFixture (``self.notifier``), or sent over a real
 oslo.messaging transport to the sample consumer.
 """
 
+import datetime
 import io
 import os
 import threading
@@ -33,6 +34,7 @@ from oslo_utils import fixture as utils_fixture
 from nova.compute import power_state
 import nova.conf
 from nova import context as nova_context
+from nova.db.main import api as nova_db
 from nova import notifications
 from nova import objects
 from nova import rpc
@@ -46,6 +48,7 @@ from nova_hoststatus.notifications import emitter
 from nova_hoststatus.notifications import host_fault
 from nova_hoststatus.objects import host_status as host_status_obj
 from nova_hoststatus.objects import notification as notification_obj
+from nova_hoststatus.watcher import watcher
 from tests.functional import base
 from tests.functional import watching
 
@@ -543,8 +546,13 @@ class HostFaultNotificationSampleTest(SampleVerifying, NotificationTestBase):
         self.assertEqual(
             ['host_fault-refuse.json'],
             notification_obj.HostFaultRefusedNotification.samples)
+        self.assertEqual(
+            ['host_fault-contradict.json'],
+            notification_obj.HostFaultContradictedNotification.samples)
         for sample in (notification_obj.HostFaultNotification.samples +
                        notification_obj.HostFaultRefusedNotification.samples +
+                       (notification_obj.HostFaultContradictedNotification.
+                        samples) +
                        notification_obj.HostRecoveryNotification.samples +
                        host_status_obj.HostStatusNotification.samples):
             self.assertTrue(os.path.exists(os.path.join(SAMPLES, sample)))
@@ -577,6 +585,38 @@ class HostFaultRefuseSampleTest(SampleVerifying, NotificationTestBase):
         self._verify_notification(
             'host_fault-refuse',
             actual=self._versioned('host_fault.refuse')[0])
+
+
+class HostFaultContradictSampleTest(SampleVerifying, NotificationTestBase):
+    """host_fault.contradict, as the watcher sends it, matches its sample."""
+
+    HOSTS = ('host1', 'host2', 'host3', 'host4')
+
+    def setUp(self):
+        super().setUp()
+        self.flags(host='fake-mini')
+        self.useFixture(fixtures.MockPatch(
+            'oslo_utils.timeutils.utcnow',
+            return_value=test_services.fake_utcnow()))
+
+    def test_contradict(self):
+        self._create_instances('host3', 1,
+                               uuids=['178b0921-8f85-4257-88b6-2e743b5a975c'])
+        self._put_host('host3', {'host_down_reported': True})
+        # host3's nova-compute reports a minute after the report.
+        with base.cell_context(self) as cctxt:
+            service = objects.Service.get_by_compute_host(cctxt, 'host3')
+            service.updated_at = (test_services.fake_utcnow() +
+                                  datetime.timedelta(seconds=60))
+            # What Service.save() would not write: a heartbeat's time.
+            nova_db.service_update(cctxt, service.id,
+                                   {'updated_at': service.updated_at})
+
+        watcher.HostStatusWatcher().check(nova_context.get_admin_context())
+
+        self._verify_notification(
+            'host_fault-contradict',
+            actual=self._versioned('host_fault.contradict')[0])
 
 
 class HostRecoverNotificationSampleTest(SampleVerifying,

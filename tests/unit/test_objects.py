@@ -29,7 +29,10 @@ from nova_hoststatus.objects import notification
 # VERSION (with a line in its version history), then update its hash here.
 object_data = {
     'HostFault': '1.1-27bd09677f27062ef85e1182c93c940a',
-    'HostFaultEventType': '1.2-df3cf8f72cc484a902040d2e70c7baf2',
+    'HostFaultContradictedNotification':
+        '1.0-a73147b93b520ff0061865849d3dfa56',
+    'HostFaultContradictedPayload': '1.0-ee898c8c046b3bdab92e696e7c1aab4d',
+    'HostFaultEventType': '1.3-d0d1eeafc5cf788013b4889a572d96dd',
     'HostFaultNotification': '1.0-a73147b93b520ff0061865849d3dfa56',
     'HostFaultPayload': '1.1-3c49afa72263a6702c9fa84f929634fd',
     'HostFaultRefusedNotification': '1.0-a73147b93b520ff0061865849d3dfa56',
@@ -45,6 +48,8 @@ CLASSES = (host_fault.HostFault, notification.HostFaultEventType,
            notification.HostFaultPayload, notification.HostFaultNotification,
            notification.HostFaultRefusedPayload,
            notification.HostFaultRefusedNotification,
+           notification.HostFaultContradictedPayload,
+           notification.HostFaultContradictedNotification,
            notification.HostRecoveryNotification,
            notification.HostRecoveryPayload,
            notification.HostRecoveryServerPayload,

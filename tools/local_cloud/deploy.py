@@ -511,6 +511,10 @@ class Deployment(object):
             'cells': {cell.name: list(cell.hosts)
                       for cell in self.cloud.cells},
             'failures': [list(f) for f in self.cloud.failures],
+            # What the scenario set in every Nova file, and how many
+            # computes the runaway guard lets be reported down at once.
+            'nova_options': self.cloud.scenario.nova_options,
+            'max_down': self.cloud.max_down,
             'computes': {host: os.path.join(self.run,
                                             'nova-compute-%s.pid' % host)
                          for host in self.cloud.hosts},

@@ -20,9 +20,15 @@ nova-hoststatus::
 
     PUT /v2.1/os-hosts/{host}  {"host": {"host_down_reported": true}}
 
-It runs as a user with only the ``service`` role (the policy rule
-``nova_hoststatus:os-hosts:report-host-down`` is granted to
-``rule:nova_hoststatus:service_or_admin``), authenticates once when it
+It does not attest fencing (no ``"fenced": true``): it sees a process
+gone, it does not stop it. A monitor that powers the host off, or kills its
+nova-compute itself, before reporting may attest it
+(doc/source/user/when-the-monitor-is-wrong.rst).
+
+It runs as a user with only the ``host_fault_monitor`` role (the local
+cloud's policy.d grants it the rules of the fault monitor,
+``nova_hoststatus:os-hosts:report-host-down`` among them; never
+``nova_hoststatus:os-hosts:force``, admin only), authenticates once when it
 starts and sends one warm-up request, so that a report costs one API call.
 Events go to stdout as JSON lines with CLOCK_MONOTONIC times (the same clock
 in every process of the machine)::

@@ -39,6 +39,7 @@ exists to check its arguments and print the layout::
 """
 
 import dataclasses
+import math
 import os
 import re
 import sys
@@ -54,6 +55,9 @@ REGISTERED = 'registered'
 # The top-level RabbitMQ vhost: nova-api's, the scheduler's, the
 # super-conductor's, and where every service sends notifications.
 TOP_VHOST = '/'
+# [hoststatus] max_down_fraction where a scenario does not set it: the
+# package's default (nova_hoststatus/conf), the runaway guard.
+DEFAULT_MAX_DOWN_FRACTION = 0.5
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -344,10 +348,26 @@ SCENARIOS = {
         overrides={'nova-api': {'threading': EVENTLET,
                                 'wsgi': 'local_cloud.faults:application'}},
         # Masakari's stock flow waits for Nova to see a host down; a short
-        # liveness keeps that wait short.
+        # liveness keeps that wait short. No host comes back and no report
+        # is cleared: up to 5 hosts of 8 (of 7 in the single layout) are
+        # reported down at the end, more than the runaway guard's default
+        # (half of them) allows; three quarters allow 6 of 8, 5 of 7.
         nova_options={'DEFAULT': {'report_interval': 2,
-                                  'service_down_time': 10}},
+                                  'service_down_time': 10},
+                      'hoststatus': {'max_down_fraction': 0.75}},
         masakari_stock_wait=15),
+    # The fault monitor is wrong: a host reported down that runs, then
+    # every host reported. The guard at its default; heartbeats every 2 s
+    # (a report is contradicted within seconds) and power states synced
+    # every 8 s, both within the scenario.
+    'guard': Scenario(
+        'local_cloud.guard_scenario',
+        'the monitor is wrong: a false report, a runaway monitor',
+        cells={SUPERCONDUCTOR: TWO_CELLS, SINGLE: ONE_CELL},
+        failures={SUPERCONDUCTOR: (('host3', 'host4'),),
+                  SINGLE: (('host1', 'host2'),)},
+        nova_options={'DEFAULT': {'report_interval': 2,
+                                  'sync_power_state_interval': 8}}),
     # Hosts of both cells fail in turn and come back.
     'soak': Scenario(
         'local_cloud.soak', '{soak_seconds} s of faults and load',
@@ -433,9 +453,31 @@ class Cloud(object):
         cells = ', '.join('%s (%s)' % (cell.name, ', '.join(cell.hosts))
                           for cell in self.cells)
         return 'layout: %s, Nova %s (%s); nova-api database %s (%s); ' \
-            'cells %s' % (self.layout, self.series.pinned('nova'),
-                          self.series.name, self.database,
-                          THREADING[api.threading], cells)
+            'cells %s; %s' % (self.layout, self.series.pinned('nova'),
+                              self.series.name, self.database,
+                              THREADING[api.threading], cells, self.guard())
+
+    @property
+    def max_down_fraction(self):
+        """[hoststatus] max_down_fraction of this cloud."""
+        return float(self.scenario.nova_options.get('hoststatus', {}).get(
+            'max_down_fraction', DEFAULT_MAX_DOWN_FRACTION))
+
+    @property
+    def max_down(self):
+        """How many computes may be reported down at once."""
+        # As nova_hoststatus.guard counts, with its slack for 0.3 * 10.
+        return int(math.floor(self.max_down_fraction * len(self.hosts) +
+                              1e-9))
+
+    def guard(self):
+        """The runaway guard of this cloud, in words."""
+        return 'runaway guard: [hoststatus] max_down_fraction %s%s, %d of ' \
+            'the %d computes may be reported down' % (
+                self.max_down_fraction,
+                '' if 'max_down_fraction' in self.scenario.nova_options.get(
+                    'hoststatus', {}) else ' (default)',
+                self.max_down, len(self.hosts))
 
 
 def cloud(scenario_name, layout, series_name=None):
