@@ -104,6 +104,22 @@ compute service stops heartbeating (host_status UNKNOWN) or heartbeats again
 each check it also follows the host evacuations under way
 (``host_fault.recover`` is sent within this of their end).
 """),
+    cfg.ListOpt(
+        'owner_roles',
+        default=['member', 'reader'],
+        help="""
+The roles an owner is assumed to have when deciding what it is told.
+
+``host_status.update`` is sent to each server's owner without a request of
+the owner's, so Nova's policy is evaluated with credentials made up for it:
+the server's project and user, these roles, not admin, no system scope.
+The rule ``os_compute_api:servers:show:host_status`` (with the server's
+project as target, as nova-api checks it) then decides whether the owner is
+told the host's name, the reason and every host_status;
+``os_compute_api:servers:show:host_status:unknown-only`` whether it is told
+host_status UNKNOWN only; neither: it is told nothing. The default is what
+a Keystone token of a project member carries (member implies reader).
+"""),
     cfg.StrOpt(
         'coordination_url',
         secret=True,

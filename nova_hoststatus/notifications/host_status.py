@@ -26,6 +26,13 @@ Each is sent in the name of the server's owner (the notification context's
 project and user are the server's), so that a consumer of that project, an
 Aodh event alarm among them, matches it; and in the legacy format too when
 ``[notifications] notification_format`` asks for it.
+
+Each owner is told only what Nova's policy lets it see of its server
+(:func:`owner_sees`): the host's name and the request's reason only if
+``os_compute_api:servers:show:host_status`` allows, host_status UNKNOWN
+only if only its ``unknown-only`` variant does, nothing if neither does
+(Nova's default: admins only). The API's per-project ``hostId`` stands for
+the host.
 """
 
 import types
@@ -38,6 +45,7 @@ from nova import context as nova_context
 from nova.notifications.objects import base as notification_base
 from nova.objects import fields
 from nova import rpc
+from nova import utils
 
 import nova_hoststatus.conf
 from nova_hoststatus import context as hs_context
@@ -92,42 +100,99 @@ def _send_and_record(context, host, previous, current, reason, changed_at):
                       host, current)
 
 
+# Nova's rules for showing a server's host_status, and how much of the
+# change an owner they allow it is told.
+SHOW_HOST_STATUS = 'os_compute_api:servers:show:host_status'
+SHOW_UNKNOWN_ONLY = 'os_compute_api:servers:show:host_status:unknown-only'
+SEES_ALL, SEES_UNKNOWN_ONLY, SEES_NOTHING = 'all', 'unknown-only', None
+
+
+def owner_sees(project_id, user_id):
+    """How much of a host_status change the owner of a server may see.
+
+    Nova's rules, decided as nova-api decides them for a GET of the server
+    (its views.servers: the server's project as the target, the first rule
+    before the second), with credentials made up for the owner, since no
+    request of the owner's is at hand: its project and user, the roles of
+    ``[hoststatus] owner_roles``, not admin, no system scope.
+
+    :returns: SEES_ALL, SEES_UNKNOWN_ONLY or SEES_NOTHING.
+    """
+    owner = nova_context.RequestContext(
+        user_id=user_id, project_id=project_id,
+        roles=list(CONF.hoststatus.owner_roles), is_admin=False,
+        overwrite=False)
+    target = {'project_id': project_id}
+    if owner.can(SHOW_HOST_STATUS, target=target, fatal=False):
+        return SEES_ALL
+    if owner.can(SHOW_UNKNOWN_ONLY, target=target, fatal=False):
+        return SEES_UNKNOWN_ONLY
+    return SEES_NOTHING
+
+
+def _told(sees, host, previous, current, reason):
+    """The values of the change an owner that ``sees`` is told, or None.
+
+    None when the owner may see nothing of it: with UNKNOWN only, a change
+    between two other values looks to it like no change at all.
+    """
+    if sees == SEES_ALL:
+        return {'host': host, 'reason': reason, 'host_status': current,
+                'previous_host_status': previous}
+    if sees == SEES_UNKNOWN_ONLY:
+        unknown = fields.HostStatus.UNKNOWN
+        told = {name: value for name, value in
+                (('host_status', current), ('previous_host_status', previous))
+                if value == unknown}
+        return told or None
+    return None
+
+
 def send(context, host, previous, current, reason, changed_at):
     """Send host_status.update to the owner of each server on ``host``.
 
-    One query reads the servers, whatever their number. Runs on the
-    emitter's worker.
+    Each owner is told what Nova's policy lets it see (:func:`owner_sees`):
+    the server's ``hostId`` always, the host's name and the reason only
+    with ``os_compute_api:servers:show:host_status``. One query reads the
+    servers, whatever their number. Runs on the emitter's worker.
     """
     servers = db.instances_on_host(context, host)
-    LOG.info('host_status of %(host)s changed from %(previous)s to '
-             '%(current)s: telling the owners of %(count)d servers.',
-             {'host': host, 'previous': previous, 'current': current,
-              'count': len(servers)})
     publisher = notification_base.NotificationPublisher(
         host=CONF.host, source=fields.NotificationSource.API)
     event_type = notification_base.EventType(
         object='host_status', action=fields.NotificationAction.UPDATE)
     legacy = _legacy_notifier()
     owners = {}
+    told = 0
     for server in servers:
         key = (server.project_id, server.user_id)
         if key not in owners:
-            owners[key] = _owner_context(context, *key)
+            values = _told(owner_sees(*key), host, previous, current, reason)
+            owners[key] = (
+                values and _owner_context(context, *key), values)
+        owner, values = owners[key]
+        if values is None:
+            continue
+        told += 1
+        host_id = utils.generate_hostid(host, str(server.project_id))
         payload = host_status_obj.HostStatusPayload(
             instance_uuid=server.uuid, project_id=server.project_id,
-            user_id=server.user_id, host=host, host_status=current,
-            previous_host_status=previous, reason=reason,
-            changed_at=changed_at)
+            user_id=server.user_id, host_id=host_id, changed_at=changed_at,
+            **values)
         host_status_obj.HostStatusNotification(
             priority=fields.NotificationPriority.INFO,
             event_type=event_type, publisher=publisher,
-            payload=payload).emit(owners[key])
+            payload=payload).emit(owner)
         if legacy is not None:
-            legacy.info(owners[key], LEGACY_EVENT_TYPE, {
-                'instance_id': server.uuid, 'tenant_id': server.project_id,
-                'user_id': server.user_id, 'host': host,
-                'host_status': current, 'previous_host_status': previous,
-                'reason': reason, 'changed_at': changed_at.isoformat()})
+            legacy.info(owner, LEGACY_EVENT_TYPE, dict(
+                values, instance_id=server.uuid,
+                tenant_id=server.project_id, user_id=server.user_id,
+                host_id=host_id, changed_at=changed_at.isoformat()))
+    LOG.info('host_status of %(host)s changed from %(previous)s to '
+             '%(current)s: told the owners of %(told)d of its %(count)d '
+             'servers (the others may not see it).',
+             {'host': host, 'previous': previous, 'current': current,
+              'told': told, 'count': len(servers)})
 
 
 def _owner_context(context, project_id, user_id):

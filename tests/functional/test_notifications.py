@@ -71,6 +71,9 @@ class NotificationTestBase(base.HostStatusTestBase):
         # Aodh deployments do.
         self.flags(notify_on_state_change='vm_and_task_state',
                    group='notifications')
+        # Owners told all of host_status.update (HostStatusPolicyTest
+        # checks what else they are told).
+        self._let_owners_see()
 
     def _versioned(self, *event_types):
         return [n for n in self.notifier.versioned_notifications
