@@ -43,8 +43,10 @@ from oslo_utils import timeutils
 from nova.compute import api as compute_api
 from nova import context as nova_context
 from nova.notifications.objects import base as notification_base
+from nova import objects
 from nova.objects import fields
 from nova import rpc
+from nova import servicegroup
 from nova import utils
 
 import nova_hoststatus.conf
@@ -90,7 +92,9 @@ def changed(context, host, previous, current, reason=None):
 
 
 def _send_and_record(context, host, previous, current, reason, changed_at):
-    send(context, host, previous, current, reason, changed_at)
+    if not send_if_current(context, host, previous, current, reason,
+                           changed_at):
+        return
     # What owners were told, for the watcher to compare the host with.
     try:
         db.host_attribute_set(context, host, db.HOST_STATUS_TOLD, current)
@@ -98,6 +102,50 @@ def _send_and_record(context, host, previous, current, reason, changed_at):
         LOG.exception('Could not write down that the owners of %s were '
                       'told %s; has nova-hoststatus-manage db sync run?',
                       host, current)
+
+
+_SERVICEGROUP_API = []
+
+
+def current_of(context, host):
+    """The host_status of ``host`` now: one read of its compute service.
+
+    By the services table's (host, binary) index, in the cell ``context``
+    targets.
+    """
+    if not _SERVICEGROUP_API:
+        _SERVICEGROUP_API.append(servicegroup.API())
+    service = objects.Service.get_by_compute_host(context, host)
+    return of(service, _SERVICEGROUP_API[0])
+
+
+def send_if_current(context, host, previous, current, reason, changed_at):
+    """:func:`send`, unless the host's host_status is no longer ``current``.
+
+    A batch queued in one process may be sent after the batch of a later
+    change queued in another (each nova-api worker and the watcher send in
+    their own order). So each batch first takes the next number of the
+    host's sequence (:func:`nova_hoststatus.db.host_sequence_next`), then
+    reads the host again, and is dropped if its change no longer holds: a
+    later change was committed, and the batch that tells it takes a greater
+    number after that commit, so it reads what holds. The last
+    notification an owner is told of a host is then the truth, and its
+    ``sequence`` the greatest; a consumer discards a smaller one arriving
+    late.
+
+    :returns: whether it was sent.
+    """
+    sequence = db.host_sequence_next(context, host)
+    now = current_of(context, host)
+    if now != current:
+        LOG.info('host_status of %(host)s is %(now)s, no longer '
+                 '%(current)s: not telling that it changed from '
+                 '%(previous)s (a later change is told).',
+                 {'host': host, 'now': now, 'current': current,
+                  'previous': previous})
+        return False
+    send(context, host, previous, current, reason, changed_at, sequence)
+    return True
 
 
 # Nova's rules for showing a server's host_status, and how much of the
@@ -148,7 +196,7 @@ def _told(sees, host, previous, current, reason):
     return None
 
 
-def send(context, host, previous, current, reason, changed_at):
+def send(context, host, previous, current, reason, changed_at, sequence):
     """Send host_status.update to the owner of each server on ``host``.
 
     Each owner is told what Nova's policy lets it see (:func:`owner_sees`):
@@ -178,7 +226,7 @@ def send(context, host, previous, current, reason, changed_at):
         payload = host_status_obj.HostStatusPayload(
             instance_uuid=server.uuid, project_id=server.project_id,
             user_id=server.user_id, host_id=host_id, changed_at=changed_at,
-            **values)
+            sequence=sequence, **values)
         host_status_obj.HostStatusNotification(
             priority=fields.NotificationPriority.INFO,
             event_type=event_type, publisher=publisher,
@@ -187,7 +235,8 @@ def send(context, host, previous, current, reason, changed_at):
             legacy.info(owner, LEGACY_EVENT_TYPE, dict(
                 values, instance_id=server.uuid,
                 tenant_id=server.project_id, user_id=server.user_id,
-                host_id=host_id, changed_at=changed_at.isoformat()))
+                host_id=host_id, changed_at=changed_at.isoformat(),
+                sequence=sequence))
     LOG.info('host_status of %(host)s changed from %(previous)s to '
              '%(current)s: told the owners of %(told)d of its %(count)d '
              'servers (the others may not see it).',

@@ -50,7 +50,7 @@ class HostStatusPayload(host_fault_notification.PayloadOfValues):
     """
 
     # Version 1.0: Initial version
-    # Version 1.1: host_id; host, reason, host_status and
+    # Version 1.1: host_id, sequence; host, reason, host_status and
     #              previous_host_status absent unless the owner may see them
     VERSION = '1.1'
 
@@ -65,6 +65,8 @@ class HostStatusPayload(host_fault_notification.PayloadOfValues):
         # What the request that changed it said, when it said something.
         'reason': fields.StringField(nullable=True),
         'changed_at': fields.DateTimeField(),
+        # The number of the host's change told, greater for a later one.
+        'sequence': fields.IntegerField(),
     }
 
 

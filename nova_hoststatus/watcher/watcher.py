@@ -197,8 +197,12 @@ class HostStatusWatcher(object):
             change = (service.host, previous, current)
             try:
                 # Here, not queued: written down only once sent.
-                host_status.send(context, *change, reason=None,
-                                 changed_at=timeutils.utcnow())
+                if not host_status.send_if_current(
+                        context, *change, reason=None,
+                        changed_at=timeutils.utcnow()):
+                    # Changed since the check read it: checked again next
+                    # time.
+                    return None
             except Exception:
                 LOG.exception('Telling the owners of host %s failed; told '
                               'at the next check.', service.host)

@@ -17,6 +17,9 @@ this package's PUT /os-hosts and stock's PUT /os-services as a client sends
 them, and Nova's NotificationFixture catches what is sent.
 """
 
+import threading
+from unittest import mock
+
 import ddt
 from oslo_utils import timeutils
 
@@ -238,7 +241,7 @@ class HostStatusPolicyTest(HostStatusUpdateTestBase):
         """{uuid: payload data} of the host_status.update sent."""
         with base.cell_context(self) as cctxt:
             host_status.send(cctxt, 'host1', previous, current, reason,
-                             timeutils.utcnow())
+                             timeutils.utcnow(), 1)
         told = {n['payload']['nova_object.data']['instance_uuid']:
                 n['payload']['nova_object.data']
                 for n in self.notifier.versioned_notifications
@@ -290,7 +293,7 @@ class HostStatusPolicyTest(HostStatusUpdateTestBase):
             # The API's hostId of the server stands for the host.
             self.assertEqual(
                 {'instance_uuid', 'project_id', 'user_id', 'host_id',
-                 'changed_at', field}, set(data))
+                 'changed_at', 'sequence', field}, set(data))
             self.assertEqual(UNKNOWN, data[field])
             self.assertEqual(self._host_id(uuid), data['host_id'])
             self.assertNotEqual(self._host_id(self.servers[0]),
@@ -316,3 +319,49 @@ class HostStatusPolicyTest(HostStatusUpdateTestBase):
         self._put_host('host1', {'host_down_reported': True,
                                  'reason': 'fenced'})
         self.assertIsNone(self._told())
+
+
+class RacingWorkersTest(HostStatusUpdateTestBase):
+    """Two nova-api workers, each with its emitter, report and clear."""
+
+    def _updates(self):
+        told = [n['payload']['nova_object.data']
+                for n in self.notifier.versioned_notifications
+                if n['event_type'] == 'host_status.update']
+        self.notifier.reset()
+        return told
+
+    def test_report_sent_after_the_clear_is_dropped(self):
+        first, second = emitter.Emitter(), emitter.Emitter()
+        gate = threading.Event()
+        # The first worker is busy: the report's batch waits behind.
+        first.submit(gate.wait, 30)
+        with mock.patch.object(emitter, 'EMITTER', first):
+            self._put_host('host1', {'host_down_reported': True})
+        with mock.patch.object(emitter, 'EMITTER', second):
+            self._put_host('host1', {'host_down_reported': False})
+        self.assertTrue(second.join(timeout=10))
+        cleared = self._updates()
+        self.assertEqual({DOWN}, {data['previous_host_status']
+                                  for data in cleared})
+        gate.set()
+        self.assertTrue(first.join(timeout=10))
+
+        # The report no longer holds: its batch told no one, so the clear
+        # is the last thing owners were told, and the truth.
+        self.assertEqual([], self._updates())
+        with base.cell_context(self) as cctxt:
+            now = host_status.current_of(cctxt, 'host1')
+        self.assertEqual({now}, {data['host_status'] for data in cleared})
+
+    def test_sequence_grows_with_each_change(self):
+        self._put_host('host1', {'host_down_reported': True})
+        self.assertTrue(emitter.EMITTER.join(timeout=10))
+        reported = {data['sequence'] for data in self._updates()}
+        self._put_host('host1', {'host_down_reported': False})
+        self.assertTrue(emitter.EMITTER.join(timeout=10))
+        cleared = {data['sequence'] for data in self._updates()}
+        # One number for all the servers of one change.
+        self.assertEqual(1, len(reported))
+        self.assertEqual(1, len(cleared))
+        self.assertGreater(cleared.pop(), reported.pop())

@@ -38,7 +38,7 @@ object_data = {
     'HostRecoveryPayload': '1.0-264e95f1b37d34b06821b2c9691baabc',
     'HostRecoveryServerPayload': '1.0-3beee7d5f4bbc400f7265a140f9cad4f',
     'HostStatusNotification': '1.0-a73147b93b520ff0061865849d3dfa56',
-    'HostStatusPayload': '1.1-c953844ea7e9c25af1379d2103fe405d',
+    'HostStatusPayload': '1.1-3ab7c3bf62069eab088e41111775d422',
 }
 
 CLASSES = (host_fault.HostFault, notification.HostFaultEventType,
