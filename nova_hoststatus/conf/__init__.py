@@ -103,6 +103,10 @@ compute service stops heartbeating (host_status UNKNOWN) or heartbeats again
 (UP); they learn of it within ``[DEFAULT] service_down_time`` plus this. At
 each check it also follows the host evacuations under way
 (``host_fault.recover`` is sent within this of their end).
+
+A check waits this long (one second at least) for each cell's compute
+services: a cell whose database has not answered by then is left to the
+next check, and the other cells' hosts are checked and told meanwhile.
 """),
     cfg.ListOpt(
         'owner_roles',

@@ -161,12 +161,19 @@ class HostStatusWatcher(object):
         if not self._lead():
             # A standby keeps nothing: the database has what was told.
             return []
-        results = nova_context.scatter_gather_skip_cell0(
-            context, objects.ServiceList.get_by_binary, 'nova-compute',
+        # The cell mappings loaded once for the process, as nova's
+        # scatter-gather loads them: no query of the API database at each
+        # check.
+        nova_context.load_cells()
+        cells = {cell.uuid: cell for cell in nova_context.CELLS
+                 if not cell.is_cell0()}
+        # A cell that has not answered within about an interval is checked
+        # again next time: a hung cell must not hold up the others' checks
+        # (nova's own timeout is a minute).
+        results = nova_context.scatter_gather_cells(
+            context, list(cells.values()), self.cell_timeout(),
+            objects.ServiceList.get_by_binary, 'nova-compute',
             include_disabled=True)
-        # The cell mappings nova's scatter-gather loaded once for the
-        # process: no query of the API database at each check.
-        cells = {cell.uuid: cell for cell in nova_context.CELLS}
         told = db.host_attributes_get(context, db.HOST_STATUS_TOLD)
         found = []
         for cell_uuid, services in results.items():
@@ -183,6 +190,11 @@ class HostStatusWatcher(object):
                     found.append(change)
             self._follow_recoveries(cctxt, services)
         return found
+
+    @staticmethod
+    def cell_timeout():
+        """Seconds a check waits for the cells: the interval, 1 at least."""
+        return max(CONF.hoststatus.watch_interval, 1.0)
 
     def _tell(self, context, service, previous):
         """Tell the owners of a heartbeat change; write down what they know.
