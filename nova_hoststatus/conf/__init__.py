@@ -124,6 +124,22 @@ told the host's name, the reason and every host_status;
 host_status UNKNOWN only; neither: it is told nothing. The default is what
 a Keystone token of a project member carries (member implies reader).
 """),
+    cfg.FloatOpt(
+        'unknown_damper_fraction',
+        default=0.5,
+        min=0.0,
+        max=1.0,
+        help="""
+The share of a cell's hosts whose turning UNKNOWN at once is held one check.
+
+When more than this fraction of the nova-compute services of one cell (two
+at least) stop heartbeating between two checks of
+``nova-hoststatus-watcher``, a fault of the cell's database or message bus
+is more likely than of its hosts: their owners are told UNKNOWN only if
+the hosts still are at the next check (``watch_interval`` later), and not
+at all if they came back meanwhile. A watcher that takes over the lead
+holds such a change afresh. 1.0 turns it off.
+"""),
     cfg.StrOpt(
         'coordination_url',
         secret=True,

@@ -91,6 +91,8 @@ class HostStatusWatcher(object):
         self.servicegroup_api = servicegroup.API()
         self._coordinator = self._lock = None
         self._leading = False
+        # {cell uuid: hosts whose UNKNOWN was held at the last check}
+        self._held = {}
 
     def start(self):
         url = CONF.hoststatus.coordination_url
@@ -160,6 +162,7 @@ class HostStatusWatcher(object):
         """
         if not self._lead():
             # A standby keeps nothing: the database has what was told.
+            self._held = {}
             return []
         # The cell mappings loaded once for the process, as nova's
         # scatter-gather loads them: no query of the API database at each
@@ -184,12 +187,42 @@ class HostStatusWatcher(object):
                 continue
             cctxt = nova_context.get_admin_context()
             nova_context.set_target_cell(cctxt, cells[cell_uuid])
+            held = self._damp(cell_uuid, services, told)
             for service in services:
+                if service.host in held:
+                    continue
                 change = self._tell(cctxt, service, told.get(service.host))
                 if change is not None:
                     found.append(change)
             self._follow_recoveries(cctxt, services)
         return found
+
+    def _damp(self, cell_uuid, services, told):
+        """The hosts of a cell whose UNKNOWN is not told at this check.
+
+        When more than ``[hoststatus] unknown_damper_fraction`` of a cell's
+        hosts (two at least) turn UNKNOWN at once, the cause is more likely
+        the cell's database or message bus than its hosts: the change is
+        told only if it is seen at two consecutive checks. Hosts held at
+        the previous check and still UNKNOWN are told now.
+        """
+        flipped = {service.host for service in services
+                   if told.get(service.host) == fields.HostStatus.UP and
+                   host_status.of(service, self.servicegroup_api) ==
+                   fields.HostStatus.UNKNOWN}
+        fraction = CONF.hoststatus.unknown_damper_fraction
+        if len(flipped) < 2 or len(flipped) <= fraction * len(services):
+            self._held.pop(cell_uuid, None)
+            return set()
+        seen_before = self._held.get(cell_uuid, set())
+        self._held[cell_uuid] = held = flipped - seen_before
+        if held:
+            LOG.warning('%(count)d of the %(total)d hosts of cell %(cell)s '
+                        'turned UNKNOWN at once: told only if they still '
+                        'are at the next check.',
+                        {'count': len(held), 'total': len(services),
+                         'cell': cell_uuid})
+        return held
 
     @staticmethod
     def cell_timeout():
