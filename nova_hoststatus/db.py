@@ -296,6 +296,10 @@ HOST_STATUS_TOLD = 'host_status_told'
 # The fault (prefault.Fault.id) of the last report of a host whose
 # contradiction operators were told of (host_fault.contradict).
 CONTRADICTION_TOLD = 'contradiction_told'
+# The number of the last host_status.update batch of the host: each batch
+# takes the next one before it reads the host again and sends
+# (nova_hoststatus.notifications.host_status.send_if_current).
+HOST_STATUS_SEQUENCE = 'host_status_sequence'
 
 
 def sync_api_schema():
@@ -309,6 +313,18 @@ def host_attributes_get(context, name):
     query = (sa.select(host_attributes.c.host, host_attributes.c.value)
              .where(host_attributes.c.name == name))
     return dict(context.session.execute(query).all())
+
+
+@api_db.context_manager.reader
+def host_attribute_get(context, host, name):
+    """The value of attribute ``name`` of ``host``, or None.
+
+    One row, read by the (name, host) unique index.
+    """
+    table = host_attributes
+    query = sa.select(table.c.value).where(table.c.name == name,
+                                           table.c.host == host)
+    return context.session.execute(query).scalar()
 
 
 # host_attribute_set's expected value when any will do.
@@ -354,3 +370,17 @@ def host_attribute_set(context, host, name, value, expected=ANY):
     # No row yet, unless another process inserted it meanwhile.
     return (_host_attribute_insert(context, host, name, value) or
             bool(_host_attribute_update(context, host, name, value, ANY)))
+
+
+def host_sequence_next(context, host, name=HOST_STATUS_SEQUENCE):
+    """Take the next number of ``host``'s sequence ``name``; return it.
+
+    Compare-and-set on the attribute's row: two processes that take one at
+    once get two numbers, the later taker the greater.
+    """
+    while True:
+        last = host_attribute_get(context, host, name)
+        taken = int(last or 0) + 1
+        if host_attribute_set(context, host, name, str(taken),
+                              expected=last):
+            return taken

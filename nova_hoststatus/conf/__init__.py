@@ -103,6 +103,42 @@ compute service stops heartbeating (host_status UNKNOWN) or heartbeats again
 (UP); they learn of it within ``[DEFAULT] service_down_time`` plus this. At
 each check it also follows the host evacuations under way
 (``host_fault.recover`` is sent within this of their end).
+
+A check waits this long (one second at least) for each cell's compute
+services: a cell whose database has not answered by then is left to the
+next check, and the other cells' hosts are checked and told meanwhile.
+"""),
+    cfg.ListOpt(
+        'owner_roles',
+        default=['member', 'reader'],
+        help="""
+The roles an owner is assumed to have when deciding what it is told.
+
+``host_status.update`` is sent to each server's owner without a request of
+the owner's, so Nova's policy is evaluated with credentials made up for it:
+the server's project and user, these roles, not admin, no system scope.
+The rule ``os_compute_api:servers:show:host_status`` (with the server's
+project as target, as nova-api checks it) then decides whether the owner is
+told the host's name, the reason and every host_status;
+``os_compute_api:servers:show:host_status:unknown-only`` whether it is told
+host_status UNKNOWN only; neither: it is told nothing. The default is what
+a Keystone token of a project member carries (member implies reader).
+"""),
+    cfg.FloatOpt(
+        'unknown_damper_fraction',
+        default=0.5,
+        min=0.0,
+        max=1.0,
+        help="""
+The share of a cell's hosts whose turning UNKNOWN at once is held one check.
+
+When more than this fraction of the nova-compute services of one cell (two
+at least) stop heartbeating between two checks of
+``nova-hoststatus-watcher``, a fault of the cell's database or message bus
+is more likely than of its hosts: their owners are told UNKNOWN only if
+the hosts still are at the next check (``watch_interval`` later), and not
+at all if they came back meanwhile. A watcher that takes over the lead
+holds such a change afresh. 1.0 turns it off.
 """),
     cfg.StrOpt(
         'coordination_url',

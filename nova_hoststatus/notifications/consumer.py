@@ -19,13 +19,16 @@ It listens to Nova's versioned notifications::
 
 and prints a line for each ``host_fault.report`` and ``host_fault.clear``,
 for each ``host_status.update`` (a server's host turned DOWN, MAINTENANCE,
-UNKNOWN or back UP; told in the name of the server's project), and for each
+UNKNOWN or back UP; told in the name of the server's project, with the
+host's name or, when Nova's policy hides it from the owner, its hostId),
+and for each
 ``instance.update`` that shows a server going down (power state
 ``shutdown``) or coming back (``running``). A ``host_status.update`` whose
-``changed_at`` is older than the one applied last for its server arrived
-out of order (each nova-api process and the watcher send in their own
-order) and is ignored. On exit (Ctrl-C) it prints,
-per project, the servers still down and those whose host is not UP.
+``sequence`` is smaller than that of the last applied of its host (without
+one: whose ``changed_at`` is older than the last applied of its server)
+arrived out of order (each nova-api process and the watcher send in their
+own order) and is ignored. On exit (Ctrl-C) it prints, per project, the
+servers still down and those whose host is not UP.
 
 It is an operator's tool: Nova's notification bus carries every project's
 notifications, read with the bus's credentials (projects are told through
@@ -80,6 +83,8 @@ class HostFaultEndpoint(object):
         self.host_status = collections.defaultdict(dict)
         # {server uuid: changed_at of the host_status.update applied last}
         self._changed_at = {}
+        # {(project, host_id): sequence of the host's last applied}
+        self._sequence = {}
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
         data = payload['nova_object.data']
@@ -122,27 +127,44 @@ class HostFaultEndpoint(object):
         changed_at = data['changed_at'] and timeutils.parse_isotime(
             data['changed_at'])
         last = self._changed_at.get(data['instance_uuid'])
-        if changed_at and last and changed_at < last:
+        # The host's sequence orders the changes told of it across
+        # processes; changed_at only where there is none.
+        sequence = data.get('sequence')
+        host_key = (project, data.get('host_id'))
+        last_sequence = self._sequence.get(host_key)
+        if sequence is not None and last_sequence is not None:
+            late = sequence < last_sequence
+        else:
+            late = bool(changed_at and last and changed_at < last)
+        # The host's name only if the owner may see it, its hostId always;
+        # host_status absent when the owner may see UNKNOWN only and it is
+        # not UNKNOWN.
+        host = data.get('host') or data.get('host_id')
+        status = data.get('host_status')
+        if late:
             self._print('project %s: server %s: host %s was %s at %s; '
                         'ignored, a later change was told' % (
-                            project, data['instance_uuid'], data['host'],
-                            data['host_status'], data['changed_at']))
+                            project, data['instance_uuid'], host,
+                            status or 'not UNKNOWN', data['changed_at']))
             return
         if changed_at:
             self._changed_at[data['instance_uuid']] = changed_at
+        if sequence is not None:
+            self._sequence[host_key] = sequence
         servers = self.host_status[project]
-        if data['host_status'] == 'UP':
+        if status in ('UP', None):
             servers.pop(data['instance_uuid'], None)
             if not servers:
                 del self.host_status[project]
         else:
-            servers[data['instance_uuid']] = (data['host'],
-                                              data['host_status'])
+            servers[data['instance_uuid']] = (host, status)
         self._print('project %s: server %s: host %s is %s (was %s) since '
-                    '%s%s' % (project, data['instance_uuid'], data['host'],
-                              data['host_status'],
-                              data['previous_host_status'],
-                              data['changed_at'], _reason(data['reason'])))
+                    '%s%s' % (project, data['instance_uuid'], host,
+                              status or 'not UNKNOWN',
+                              data.get('previous_host_status',
+                                       'not UNKNOWN'),
+                              data['changed_at'],
+                              _reason(data.get('reason'))))
 
     def _instance_update(self, data, metadata):
         project, uuid = data['tenant_id'], data['uuid']

@@ -33,25 +33,40 @@ class HostStatusField(fields.BaseEnumField):
 
 @base.NovaObjectRegistry.register_notification
 class HostStatusPayload(host_fault_notification.PayloadOfValues):
-    """A server whose host's host_status changed.
+    """A server whose host's host_status changed, as its owner may see it.
 
     ``host_status`` and ``previous_host_status`` take the values the API
     shows in a server's ``host_status``: UP, UNKNOWN, DOWN, MAINTENANCE.
+
+    ``host_id`` is the API's ``hostId`` of the server: the host's name
+    hashed with the owner's project (``nova.utils.generate_hostid``).
+    What else is set follows Nova's policy for the owner, as nova-api shows
+    a server to it (:func:`nova_hoststatus.notifications.host_status.send`):
+    with ``os_compute_api:servers:show:host_status`` every field; with only
+    ``os_compute_api:servers:show:host_status:unknown-only``,
+    ``host_status`` and ``previous_host_status`` only when UNKNOWN, and
+    neither ``host`` nor ``reason``. A field not set is absent from the
+    payload, as ``host_status`` is from the server in the API.
     """
 
     # Version 1.0: Initial version
-    VERSION = '1.0'
+    # Version 1.1: host_id, sequence; host, reason, host_status and
+    #              previous_host_status absent unless the owner may see them
+    VERSION = '1.1'
 
     fields = {
         'instance_uuid': fields.UUIDField(),
         'project_id': fields.StringField(nullable=True),
         'user_id': fields.StringField(nullable=True),
+        'host_id': fields.StringField(),
         'host': fields.StringField(),
         'host_status': HostStatusField(),
         'previous_host_status': HostStatusField(),
         # What the request that changed it said, when it said something.
         'reason': fields.StringField(nullable=True),
         'changed_at': fields.DateTimeField(),
+        # The number of the host's change told, greater for a later one.
+        'sequence': fields.IntegerField(),
     }
 
 

@@ -98,6 +98,8 @@ class HostStatusWatcher(object):
         self.servicegroup_api = servicegroup.API()
         self._coordinator = self._lock = None
         self._leading = False
+        # {cell uuid: hosts whose UNKNOWN was held at the last check}
+        self._held = {}
 
     def start(self):
         url = CONF.hoststatus.coordination_url
@@ -168,13 +170,21 @@ class HostStatusWatcher(object):
         """
         if not self._lead():
             # A standby keeps nothing: the database has what was told.
+            self._held = {}
             return []
-        results = nova_context.scatter_gather_skip_cell0(
-            context, objects.ServiceList.get_by_binary, 'nova-compute',
+        # The cell mappings loaded once for the process, as nova's
+        # scatter-gather loads them: no query of the API database at each
+        # check.
+        nova_context.load_cells()
+        cells = {cell.uuid: cell for cell in nova_context.CELLS
+                 if not cell.is_cell0()}
+        # A cell that has not answered within about an interval is checked
+        # again next time: a hung cell must not hold up the others' checks
+        # (nova's own timeout is a minute).
+        results = nova_context.scatter_gather_cells(
+            context, list(cells.values()), self.cell_timeout(),
+            objects.ServiceList.get_by_binary, 'nova-compute',
             include_disabled=True)
-        # The cell mappings nova's scatter-gather loaded once for the
-        # process: no query of the API database at each check.
-        cells = {cell.uuid: cell for cell in nova_context.CELLS}
         told = db.host_attributes_get(context, db.HOST_STATUS_TOLD)
         contradictions = db.host_attributes_get(context,
                                                 db.CONTRADICTION_TOLD)
@@ -187,7 +197,10 @@ class HostStatusWatcher(object):
                 continue
             cctxt = nova_context.get_admin_context()
             nova_context.set_target_cell(cctxt, cells[cell_uuid])
+            held = self._damp(cell_uuid, services, told)
             for service in services:
+                if service.host in held:
+                    continue
                 change = self._tell(cctxt, service, told.get(service.host))
                 if change is not None:
                     found.append(change)
@@ -232,6 +245,38 @@ class HostStatusWatcher(object):
                      host)
         return (host, 'contradicted', fault.id)
 
+    def _damp(self, cell_uuid, services, told):
+        """The hosts of a cell whose UNKNOWN is not told at this check.
+
+        When more than ``[hoststatus] unknown_damper_fraction`` of a cell's
+        hosts (two at least) turn UNKNOWN at once, the cause is more likely
+        the cell's database or message bus than its hosts: the change is
+        told only if it is seen at two consecutive checks. Hosts held at
+        the previous check and still UNKNOWN are told now.
+        """
+        flipped = {service.host for service in services
+                   if told.get(service.host) == fields.HostStatus.UP and
+                   host_status.of(service, self.servicegroup_api) ==
+                   fields.HostStatus.UNKNOWN}
+        fraction = CONF.hoststatus.unknown_damper_fraction
+        if len(flipped) < 2 or len(flipped) <= fraction * len(services):
+            self._held.pop(cell_uuid, None)
+            return set()
+        seen_before = self._held.get(cell_uuid, set())
+        self._held[cell_uuid] = held = flipped - seen_before
+        if held:
+            LOG.warning('%(count)d of the %(total)d hosts of cell %(cell)s '
+                        'turned UNKNOWN at once: told only if they still '
+                        'are at the next check.',
+                        {'count': len(held), 'total': len(services),
+                         'cell': cell_uuid})
+        return held
+
+    @staticmethod
+    def cell_timeout():
+        """Seconds a check waits for the cells: the interval, 1 at least."""
+        return max(CONF.hoststatus.watch_interval, 1.0)
+
     def _tell(self, context, service, previous):
         """Tell the owners of a heartbeat change; write down what they know.
 
@@ -245,8 +290,12 @@ class HostStatusWatcher(object):
             change = (service.host, previous, current)
             try:
                 # Here, not queued: written down only once sent.
-                host_status.send(context, *change, reason=None,
-                                 changed_at=timeutils.utcnow())
+                if not host_status.send_if_current(
+                        context, *change, reason=None,
+                        changed_at=timeutils.utcnow()):
+                    # Changed since the check read it: checked again next
+                    # time.
+                    return None
             except Exception:
                 LOG.exception('Telling the owners of host %s failed; told '
                               'at the next check.', service.host)

@@ -30,6 +30,19 @@ OTHER_PROJECT_ID = cloud.OTHER_PROJECT_ID
 class HostStatusTestBase(cloud.EmbeddedNova):
     """Two computes, host1 and host2, and clients for every persona."""
 
+    def _let_owners_see(self, host_status='rule:project_reader_or_admin',
+                        unknown_only=None):
+        """Set Nova's host_status rules, as the NFV owner sample does.
+
+        host_status.update tells an owner only what these rules let it see
+        of its server (admins only by default: nothing).
+        """
+        rules = {'os_compute_api:servers:show:host_status': host_status}
+        if unknown_only is not None:
+            rules['os_compute_api:servers:show:host_status:unknown-only'] = (
+                unknown_only)
+        self.policy.set_rules(rules, overwrite=False)
+
     @staticmethod
     def _stock_app():
         """Stock Nova's API, loaded from stock's own api-paste.ini."""

@@ -20,17 +20,26 @@ processes of their own, so the request's thread runs only nova-api's code.
 """
 
 import contextlib
+import datetime
 import threading
+import time
+from unittest import mock
 
 from oslo_db import exception as db_exc
+from oslo_utils import timeutils
 import sqlalchemy as sa
 
 from nova import context as nova_context
 from nova.db.api import api as api_db
 from nova.db.main import api as main_db
+from nova import objects
 from nova.tests import fixtures as nova_fixtures
 
+from nova_hoststatus import db
+from nova_hoststatus.watcher import watcher
+from tests.functional import base
 from tests.functional import test_robustness
+from tests.functional import test_watcher
 from tests.functional import watching
 
 STOPPED = ('stopped', None, 4)
@@ -310,3 +319,92 @@ class RunawayGuardCellsTest(TwoCellsTestBase):
         # Forced, it goes through.
         self._put_host('host2', {'host_down_reported': True, 'force': True})
         self.assertEqual((False, None, True), self._service_row('host2'))
+
+
+class WatcherCellTimeoutTest(TwoCellsTestBase):
+    """A watcher's check with cell2 hung: cell1's hosts are still told."""
+
+    def test_hung_cell_does_not_hold_up_the_other(self):
+        self.flags(watch_interval=1.0, group='hoststatus')
+        self.computes['host1'].stop()
+        context = nova_context.get_admin_context()
+        host_watcher = watcher.HostStatusWatcher()
+        host_watcher.start()
+        self.addCleanup(host_watcher.stop)
+        # The first check writes down every host as it is.
+        host_watcher.check(context)
+        test_watcher._last_heartbeat(
+            self, self.computes['host1'].service_ref.id,
+            test_watcher.STALE)
+
+        hung = threading.Event()
+        self.addCleanup(hung.set)
+        cell2 = self.cell_mappings['cell2'].uuid
+        real = objects.ServiceList.get_by_binary
+
+        def get_by_binary(cctxt, *args, **kwargs):
+            if cctxt.cell_uuid == cell2:
+                # A cell database that does not answer.
+                hung.wait(120)
+            return real(cctxt, *args, **kwargs)
+
+        started = time.monotonic()
+        with mock.patch.object(objects.ServiceList, 'get_by_binary',
+                               side_effect=get_by_binary):
+            changes = host_watcher.check(context)
+        took = time.monotonic() - started
+
+        self.assertEqual([('host1', 'UP', 'UNKNOWN')], changes)
+        # About the interval, not nova's minute.
+        self.assertLess(took, 10)
+
+
+class WatcherDamperTest(TwoCellsTestBase):
+    """cell2's hosts all turn UNKNOWN at once; host1 of cell1 alone."""
+
+    def setUp(self):
+        super().setUp()
+        for host in ('host1', 'host2', 'host3'):
+            self.computes[host].stop()
+        self.context = nova_context.get_admin_context()
+        self.watcher = watcher.HostStatusWatcher()
+        self.watcher.start()
+        self.addCleanup(self.watcher.stop)
+        # The first check writes down every host as it is.
+        self.assertEqual([], self.watcher.check(self.context))
+
+    def _heartbeat(self, seconds_ago, *hosts):
+        last_seen_up = timeutils.utcnow() - datetime.timedelta(
+            seconds=seconds_ago)
+        for host in hosts:
+            cell = 'cell1' if host == 'host1' else 'cell2'
+            with base.cell_context(self, cell) as cctxt:
+                db.service_compare_and_set(
+                    cctxt, self.computes[host].service_ref.id, {},
+                    {'last_seen_up': last_seen_up})
+
+    def test_cell_down_told_at_the_second_check(self):
+        self._heartbeat(test_watcher.STALE, 'host1', 'host2', 'host3')
+
+        # cell1's one host is told at once; cell2's are held.
+        self.assertEqual([('host1', 'UP', 'UNKNOWN')],
+                         self.watcher.check(self.context))
+        self.assertEqual(
+            [('host2', 'UP', 'UNKNOWN'), ('host3', 'UP', 'UNKNOWN')],
+            sorted(self.watcher.check(self.context)))
+        self.assertEqual([], self.watcher.check(self.context))
+
+    def test_cell_back_by_the_second_check_is_never_told(self):
+        self._heartbeat(test_watcher.STALE, 'host2', 'host3')
+        self.assertEqual([], self.watcher.check(self.context))
+        self._heartbeat(0, 'host2', 'host3')
+
+        self.assertEqual([], self.watcher.check(self.context))
+        self.assertEqual([], self.watcher.check(self.context))
+
+    def test_off_at_one(self):
+        self.flags(unknown_damper_fraction=1.0, group='hoststatus')
+        self._heartbeat(test_watcher.STALE, 'host2', 'host3')
+        self.assertEqual(
+            [('host2', 'UP', 'UNKNOWN'), ('host3', 'UP', 'UNKNOWN')],
+            sorted(self.watcher.check(self.context)))

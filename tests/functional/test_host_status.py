@@ -17,9 +17,16 @@ this package's PUT /os-hosts and stock's PUT /os-services as a client sends
 them, and Nova's NotificationFixture catches what is sent.
 """
 
+import threading
+from unittest import mock
+
 import ddt
+from oslo_utils import timeutils
+
+from nova import utils
 
 from nova_hoststatus.notifications import emitter
+from nova_hoststatus.notifications import host_status
 from tests.functional import base
 
 UP, DOWN = 'UP', 'DOWN'
@@ -31,6 +38,9 @@ class HostStatusUpdateTestBase(base.HostStatusTestBase):
 
     def setUp(self):
         super().setUp()
+        # Owners told all (test_notifications.HostStatusPolicyTest: what
+        # else they are told).
+        self._let_owners_see()
         self.servers = self._create_servers_in_db('host1', 2)
         self.servers += self._create_servers_in_db(
             'host1', 1, project_id=base.OTHER_PROJECT_ID, name='other')
@@ -216,3 +226,142 @@ class StockRoutesTest(HostStatusUpdateTestBase):
              for data in (n['payload']['nova_object.data']
                           for n in self.notifier.versioned_notifications
                           if n['event_type'] == 'host_status.update')])
+
+
+ADMIN_ONLY = 'rule:context_is_admin'
+READERS = 'rule:project_reader_or_admin'
+MEMBERS_ONLY = 'role:member and project_id:%(project_id)s'
+
+
+@ddt.ddt
+class HostStatusPolicyTest(HostStatusUpdateTestBase):
+    """What each owner is told, by Nova's host_status rules for it."""
+
+    def _send(self, previous, current, reason='power supply failure'):
+        """{uuid: payload data} of the host_status.update sent."""
+        with base.cell_context(self) as cctxt:
+            host_status.send(cctxt, 'host1', previous, current, reason,
+                             timeutils.utcnow(), 1)
+        told = {n['payload']['nova_object.data']['instance_uuid']:
+                n['payload']['nova_object.data']
+                for n in self.notifier.versioned_notifications
+                if n['event_type'] == 'host_status.update'}
+        self.notifier.reset()
+        return told
+
+    def _host_id(self, server):
+        return utils.generate_hostid('host1', self.owners[server])
+
+    @ddt.data((UP, DOWN), (UP, UNKNOWN), (UNKNOWN, UP), (UP, MAINTENANCE))
+    @ddt.unpack
+    def test_nova_default_tells_owners_nothing(self, previous, current):
+        self._let_owners_see(ADMIN_ONLY, ADMIN_ONLY)
+        self.assertEqual({}, self._send(previous, current))
+
+    @ddt.data((UP, DOWN), (UP, UNKNOWN), (DOWN, UP))
+    @ddt.unpack
+    def test_host_status_rule_tells_all(self, previous, current):
+        self._let_owners_see(READERS, ADMIN_ONLY)
+        told = self._send(previous, current)
+        self.assertEqual(sorted(self.servers), sorted(told))
+        for uuid, data in told.items():
+            self.assertEqual(
+                {'host': 'host1', 'host_id': self._host_id(uuid),
+                 'host_status': current, 'previous_host_status': previous,
+                 'reason': 'power supply failure'},
+                {key: data[key] for key in ('host', 'host_id', 'host_status',
+                                            'previous_host_status',
+                                            'reason')})
+
+    @ddt.data((UP, DOWN), (DOWN, MAINTENANCE), (DOWN, UP))
+    @ddt.unpack
+    def test_unknown_only_tells_nothing_of_other_changes(
+            self, previous, current):
+        self._let_owners_see(ADMIN_ONLY, READERS)
+        self.assertEqual({}, self._send(previous, current))
+
+    @ddt.data((UP, UNKNOWN, 'host_status'),
+              (UNKNOWN, UP, 'previous_host_status'),
+              (UNKNOWN, DOWN, 'previous_host_status'))
+    @ddt.unpack
+    def test_unknown_only_tells_unknown_without_host_or_reason(
+            self, previous, current, field):
+        self._let_owners_see(ADMIN_ONLY, READERS)
+        told = self._send(previous, current)
+        self.assertEqual(sorted(self.servers), sorted(told))
+        for uuid, data in told.items():
+            # The API's hostId of the server stands for the host.
+            self.assertEqual(
+                {'instance_uuid', 'project_id', 'user_id', 'host_id',
+                 'changed_at', 'sequence', field}, set(data))
+            self.assertEqual(UNKNOWN, data[field])
+            self.assertEqual(self._host_id(uuid), data['host_id'])
+            self.assertNotEqual(self._host_id(self.servers[0]),
+                                self._host_id(self.servers[2]))
+
+    def test_each_owner_by_its_own_project(self):
+        # Only the first project's readers see host_status.
+        self._let_owners_see(
+            'role:reader and project_id:%s' % self.api_fixture.project_id,
+            ADMIN_ONLY)
+        told = self._send(UP, DOWN)
+        self.assertEqual(sorted(self.servers[:2]), sorted(told))
+        self.assertNotIn(self.servers[2], told)
+
+    def test_owner_roles_decide_a_members_rule(self):
+        self._let_owners_see(MEMBERS_ONLY, ADMIN_ONLY)
+        self.assertEqual(3, len(self._send(UP, DOWN)))
+        self.flags(owner_roles=['reader'], group='hoststatus')
+        self.assertEqual({}, self._send(UP, DOWN))
+
+    def test_through_the_api_by_default(self):
+        self._let_owners_see(ADMIN_ONLY, ADMIN_ONLY)
+        self._put_host('host1', {'host_down_reported': True,
+                                 'reason': 'fenced'})
+        self.assertIsNone(self._told())
+
+
+class RacingWorkersTest(HostStatusUpdateTestBase):
+    """Two nova-api workers, each with its emitter, report and clear."""
+
+    def _updates(self):
+        told = [n['payload']['nova_object.data']
+                for n in self.notifier.versioned_notifications
+                if n['event_type'] == 'host_status.update']
+        self.notifier.reset()
+        return told
+
+    def test_report_sent_after_the_clear_is_dropped(self):
+        first, second = emitter.Emitter(), emitter.Emitter()
+        gate = threading.Event()
+        # The first worker is busy: the report's batch waits behind.
+        first.submit(gate.wait, 30)
+        with mock.patch.object(emitter, 'EMITTER', first):
+            self._put_host('host1', {'host_down_reported': True})
+        with mock.patch.object(emitter, 'EMITTER', second):
+            self._put_host('host1', {'host_down_reported': False})
+        self.assertTrue(second.join(timeout=10))
+        cleared = self._updates()
+        self.assertEqual({DOWN}, {data['previous_host_status']
+                                  for data in cleared})
+        gate.set()
+        self.assertTrue(first.join(timeout=10))
+
+        # The report no longer holds: its batch told no one, so the clear
+        # is the last thing owners were told, and the truth.
+        self.assertEqual([], self._updates())
+        with base.cell_context(self) as cctxt:
+            now = host_status.current_of(cctxt, 'host1')
+        self.assertEqual({now}, {data['host_status'] for data in cleared})
+
+    def test_sequence_grows_with_each_change(self):
+        self._put_host('host1', {'host_down_reported': True})
+        self.assertTrue(emitter.EMITTER.join(timeout=10))
+        reported = {data['sequence'] for data in self._updates()}
+        self._put_host('host1', {'host_down_reported': False})
+        self.assertTrue(emitter.EMITTER.join(timeout=10))
+        cleared = {data['sequence'] for data in self._updates()}
+        # One number for all the servers of one change.
+        self.assertEqual(1, len(reported))
+        self.assertEqual(1, len(cleared))
+        self.assertGreater(cleared.pop(), reported.pop())

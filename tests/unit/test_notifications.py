@@ -274,6 +274,41 @@ class ConsumerEndpointTest(test.NoDBTestCase):
         self.assertEqual({UUID: ('host1', 'UNKNOWN')},
                          self.endpoint.host_status['p1'])
 
+    def test_smaller_sequence_is_ignored_whatever_changed_at(self):
+        def told(status, previous, changed_at, sequence):
+            self._info('host_status.update', {'nova_object.data': {
+                'instance_uuid': UUID, 'project_id': 'p1', 'user_id': 'u',
+                'host_id': 'abc', 'host_status': status,
+                'previous_host_status': previous, 'changed_at': changed_at,
+                'sequence': sequence}})
+
+        # The clear's batch numbered after the report's, though queued
+        # first in its process.
+        told('UP', 'DOWN', '2026-01-01T00:00:01Z', 8)
+        told('DOWN', 'UP', '2026-01-01T00:00:05Z', 7)
+        self.assertEqual({}, dict(self.endpoint.host_status))
+        self.assertIn('ignored, a later change was told',
+                      self.out.getvalue().splitlines()[-1])
+        told('UNKNOWN', 'UP', '2026-01-01T00:00:00Z', 9)
+        self.assertEqual({UUID: ('abc', 'UNKNOWN')},
+                         self.endpoint.host_status['p1'])
+
+    def test_host_status_of_an_owner_told_unknown_only(self):
+        # No host name, no reason, host_status only while UNKNOWN.
+        self._info('host_status.update', {'nova_object.data': {
+            'instance_uuid': UUID, 'project_id': 'p1', 'user_id': 'u',
+            'host_id': 'abc', 'host_status': 'UNKNOWN',
+            'changed_at': '2026-01-01T00:00:01Z'}})
+        self.assertEqual({UUID: ('abc', 'UNKNOWN')},
+                         self.endpoint.host_status['p1'])
+        self._info('host_status.update', {'nova_object.data': {
+            'instance_uuid': UUID, 'project_id': 'p1', 'user_id': 'u',
+            'host_id': 'abc', 'previous_host_status': 'UNKNOWN',
+            'changed_at': '2026-01-01T00:00:02Z'}})
+        self.assertEqual({}, dict(self.endpoint.host_status))
+        self.assertIn('host abc is not UNKNOWN (was UNKNOWN)',
+                      self.out.getvalue())
+
     def test_down_and_up_again(self):
         self._info('host_fault.report', {'nova_object.data': {
             'host': 'host1', 'reporter_user_id': 'u',

@@ -41,7 +41,7 @@ object_data = {
     'HostRecoveryPayload': '1.0-264e95f1b37d34b06821b2c9691baabc',
     'HostRecoveryServerPayload': '1.0-3beee7d5f4bbc400f7265a140f9cad4f',
     'HostStatusNotification': '1.0-a73147b93b520ff0061865849d3dfa56',
-    'HostStatusPayload': '1.0-33a73242bb3a3d391213d4aef41d51d0',
+    'HostStatusPayload': '1.1-3ab7c3bf62069eab088e41111775d422',
 }
 
 CLASSES = (host_fault.HostFault, notification.HostFaultEventType,

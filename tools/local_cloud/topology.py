@@ -264,8 +264,10 @@ SERVICES = (
             configs=('nova/nova.conf',), nova=True),
     Service('nova-scheduler', command=(NOVA_BIN + 'scheduler',),
             configs=('nova/nova.conf',), nova=True),
+    # It tells owners what Nova's policy lets them see: nova-api's rules.
     Service('nova-hoststatus-watcher', command=(NOVA_BIN + 'watcher',),
-            configs=('nova/nova.conf',), nova=True),
+            configs=('nova/nova.conf',),
+            files=('nova/policy.d/nfv-owner-host-status.yaml',), nova=True),
     # A cell's conductor reads its cell's file only, as devstack runs it.
     Service('nova-conductor-{cell}', per=CELL,
             command=(NOVA_BIN + 'conductor',),
