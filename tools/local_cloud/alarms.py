@@ -62,7 +62,9 @@ from keystoneauth1 import adapter
 import prettytable
 
 from local_cloud import common
+from local_cloud import monitor
 from local_cloud import scenario
+from local_cloud import stubs
 from local_cloud import topology
 
 Failure = scenario.Failure
@@ -78,6 +80,16 @@ ALARM_FILE = os.path.join(topology.REPO, 'etc', 'nova-hoststatus',
 REPORT_STATE = 'stopped'
 
 Alarm = collections.namedtuple('Alarm', ['at', 'project', 'kind', 'body'])
+Round = collections.namedtuple('Round', [
+    'way', 'servers', 'host', 'calls', 'acted', 'answered', 'first', 'last',
+    'alarms'])
+# The package's way, Doctor's way.
+PACKAGE, DOCTOR = 'nova-hoststatus', 'Doctor'
+# Servers on the failed host in each round of the side by side
+# (HOSTSTATUS_ALARMS_SIZES; empty: none).
+SIZES = os.environ.get('HOSTSTATUS_ALARMS_SIZES', '3,50')
+# The sample monitor's detection: probes this far apart, this many missed.
+PROBE_INTERVAL, PROBE_MISSES = 0.05, 2
 
 
 def owner_alarms(url):
@@ -100,6 +112,17 @@ def owner_alarms(url):
                 'event_type': 'compute.instance.update',
                 'query': [{'field': 'traits.state', 'op': 'eq',
                            'type': 'string', 'value': REPORT_STATE}]}},
+        # Doctor's consumer's alarm as Doctor defines it: its inspector
+        # resets each server to error (the side by side).
+        'instance-error': {
+            'name': 'instance-update-error',
+            'type': 'event', 'severity': 'moderate',
+            'repeat_actions': True,
+            'alarm_actions': [url + '/instance-error'],
+            'event_rule': {
+                'event_type': 'compute.instance.update',
+                'query': [{'field': 'traits.state', 'op': 'eq',
+                           'type': 'string', 'value': 'error'}]}},
         'rebuilt': {
             'name': 'instance-rebuilt',
             'type': 'event', 'severity': 'low', 'repeat_actions': True,
@@ -166,6 +189,8 @@ class AlarmsScenario(scenario.Scenario):
         self.alarm_ids = {}
         self.foreign = []
         self.last_alarm = {}
+        self.rounds = []
+        self.sizes = [int(n) for n in SIZES.split(',') if n.strip()]
 
     def _aodh(self, user):
         return adapter.Adapter(
@@ -285,6 +310,8 @@ class AlarmsScenario(scenario.Scenario):
         self.say_servers()
         for api in self.owners.values():
             api.get('/servers/detail')
+        for host in self.side_by_side_hosts()[:2 * len(self.sizes)]:
+            self.enable(host, False)
         self.create_alarms()
         self.check_alarm_isolation()
         self.start_monitor(path)
@@ -293,6 +320,9 @@ class AlarmsScenario(scenario.Scenario):
             self._fault()
         finally:
             self.stop_monitor()
+        try:
+            self.side_by_side()
+        finally:
             for consumer in self.consumers.values():
                 consumer.stop()
 
@@ -383,6 +413,169 @@ class AlarmsScenario(scenario.Scenario):
         # Whatever else arrives late.
         self._take(time.monotonic() + 2)
 
+    # Side by side: the package's report, and Doctor's inspector
+
+    def side_by_side(self):
+        """Each way, each size, on a host of its own.
+
+        The host's nova-compute is killed; the scenario detects it as the
+        sample monitor does (two missed probes 50 ms apart) and acts:
+
+        * the package's way: the fault monitor's one report
+          (``PUT /os-hosts/{host}``); the owners' ``host_status.update``
+          alarms;
+        * Doctor's way, as its sample inspector does: the compute service
+          forced down and each server reset to error, each call in a
+          thread of its own; the owners' ``compute.instance.update`` state
+          ``error`` alarms.
+        """
+        if not self.sizes:
+            return
+        spares = self.side_by_side_hosts()
+        wanted = 2 * len(self.sizes)
+        check(len(spares) >= wanted, 'the side by side needs %d hosts, the '
+              'cloud has %s', wanted, spares)
+        self.unlimit_quotas()
+        self.monitor_api = common.compute(
+            common.session(self.cloud, 'monitor'), self.cloud)
+        self.monitor_api.get('/flavors')
+        for size in self.sizes:
+            for way in (PACKAGE, DOCTOR):
+                host = spares.pop(0)
+                self.say('Side by side: %s way, %d servers on %s: booting'
+                         % (way, size, host))
+                self.enable(host, True)
+                servers = self.boot_on(host, size)
+                self.say('  failing %s' % host)
+                self.rounds.append(self.fail_round(way, host, servers))
+                result = self.rounds[-1]
+                self.say('  %d alarms, the last %.0f ms after the fault'
+                         % (result.alarms, result.last))
+
+    def side_by_side_hosts(self):
+        """The hosts no server and no fault of the scenario touches."""
+        used = {host for _n, _p, host in self.plan}
+        used.update(host for failure in self.cloud['failures']
+                    for host in failure)
+        return sorted((h for h in self.cloud['hosts'] if h not in used),
+                      key=lambda h: int(h[len('host'):]))
+
+    def enable(self, host, enabled):
+        """Enable or disable ``host``'s nova-compute (stock os-services).
+
+        The side by side's hosts are disabled until their round, so that
+        the evacuation has one destination, the failed host's spare.
+        """
+        service = self.admin.get('/os-services', params={
+            'binary': 'nova-compute', 'host': host}).json()['services'][0]
+        answer = self.admin.put('/os-services/%s' % service['id'], json={
+            'status': 'enabled' if enabled else 'disabled'})
+        check(answer.status_code == 200, 'os-services %s answered %s',
+              host, answer.status_code)
+
+    def unlimit_quotas(self):
+        for project in self.aodh:
+            self.admin.put('/os-quota-sets/%s' % self._project_id(project),
+                           json={'quota_set': {'instances': -1,
+                                               'cores': -1, 'ram': -1}})
+
+    def boot_on(self, host, size):
+        """``size`` servers on ``host``, of the two projects in turn."""
+        flavor = common.flavor(self.admin)
+        counts = {'project-a': (size + 1) // 2, 'project-b': size // 2}
+        before = {s['id'] for s in self._all_servers()}
+        for project, count in counts.items():
+            if not count:
+                continue
+            self.booters[project].post('/servers', json={'server': {
+                'name': '%s-%s' % (host, project), 'imageRef':
+                stubs.IMAGE_ID, 'flavorRef': flavor, 'networks': 'none',
+                'host': host, 'min_count': count, 'max_count': count}})
+        project_ids = {self._project_id(p): p for p in counts}
+
+        def active():
+            found = {s['id']: s for s in self._all_servers()
+                     if s['id'] not in before}
+            check(not any(s['status'] == 'ERROR' for s in found.values()),
+                  'a server of %s went to ERROR', host)
+            if (len(found) == size and
+                    all(s['status'] == 'ACTIVE' for s in found.values())):
+                return found
+            return None
+        found = common.wait_for(active, 600, '%d servers ACTIVE on %s'
+                                % (size, host), interval=0.5)
+        for uuid, server in found.items():
+            self.servers[uuid] = (server['name'],
+                                  project_ids[server['tenant_id']], host)
+        return set(found)
+
+    def fail_round(self, way, host, servers):
+        pid = int(open(self.cloud['computes'][host]).read())
+        time.sleep(random.uniform(0.5, 1.0))
+        start = time.monotonic()
+        os.killpg(pid, signal.SIGKILL)
+        misses = 0
+        while misses < PROBE_MISSES:
+            time.sleep(PROBE_INTERVAL)
+            misses = 0 if monitor.alive(pid) else misses + 1
+        acted = time.monotonic()
+        if way == PACKAGE:
+            answer = self.monitor_api.put(
+                '/os-hosts/%s' % host,
+                json={'host': {'host_down_reported': True}})
+            check(answer.status_code == 200, 'report answered %s',
+                  answer.status_code)
+            calls, kind = 1, 'host-status'
+        else:
+            calls, kind = 1 + len(servers), 'instance-error'
+            self.doctor_inspector(host, servers)
+        answered = time.monotonic()
+        wanted = {}
+        for uuid in servers:
+            wanted.setdefault((self.servers[uuid][1], kind), set()).add(uuid)
+        done = self.wait_alarms(wanted, start, timeout=120)
+        got = [a for a in self.received if a.at >= start and
+               a.kind == kind and
+               traits(a.body).get('instance_id') in servers]
+        return Round(way, len(servers), host, calls,
+                     (acted - start) * 1000, (answered - start) * 1000,
+                     (min(a.at for a in got) - start) * 1000,
+                     (max(done.values()) - start) * 1000, len(got))
+
+    def doctor_inspector(self, host, servers):
+        """Doctor's sample inspector: force down, reset each to error."""
+        service = self.admin.get('/os-services', params={
+            'binary': 'nova-compute', 'host': host}).json()['services'][0]
+        errors = []
+
+        def call(method, url, body):
+            answer = method(url, json=body, raise_exc=False)
+            if answer.status_code >= 400:
+                errors.append('%s %s' % (url, answer.status_code))
+        threads = [threading.Thread(target=call, args=(
+            self.admin.put, '/os-services/%s' % service['id'],
+            {'forced_down': True}))]
+        threads += [threading.Thread(target=call, args=(
+            self.admin.post, '/servers/%s/action' % uuid,
+            {'os-resetState': {'state': 'error'}})) for uuid in servers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        check(not errors, "Doctor's inspector: %s", errors)
+
+    def side_by_side_table(self):
+        table = prettytable.PrettyTable(
+            ['Servers', 'Way', 'API calls', 'Acted (ms)', 'Answered (ms)',
+             'First alarm (ms)', 'Last alarm (ms)', 'Alarms'])
+        table.align = 'r'
+        table.align['Way'] = 'l'
+        for r in self.rounds:
+            table.add_row([r.servers, r.way, r.calls, '%.0f' % r.acted,
+                           '%.0f' % r.answered, '%.0f' % r.first,
+                           '%.0f' % r.last, r.alarms])
+        return table.get_string()
+
     # Results
 
     def alarms_table(self):
@@ -405,11 +598,51 @@ class AlarmsScenario(scenario.Scenario):
                            or '-', foreign[(project, kind)]])
         return table.get_string()
 
+    def ceilometer_log(self):
+        """Ceilometer's agent's warnings: ``(dropped samples, others)``.
+
+        Its default meter definitions read every compute.instance.*
+        notification but create.start and update as an instance's: one
+        without its flavor makes samples with no volume, each dropped with
+        a warning.
+        """
+        path = os.path.join(self.cloud['logs'],
+                            'ceilometer-agent-notification.log')
+        dropped, others = collections.Counter(), []
+        with open(path) as f:
+            for line in f:
+                if ' WARNING ' not in line:
+                    continue
+                if 'has no volume' in line:
+                    dropped[line.split('metering data ')[1].split()[0]] += 1
+                else:
+                    others.append(line.strip())
+        return dropped, others
+
     def conclude(self):
+        dropped, others = self.ceilometer_log()
+        self.say("Ceilometer's notification agent: %d samples dropped for "
+                 'no volume%s, %d other warnings' % (
+                     sum(dropped.values()), ' (%s)' % ', '.join(
+                         '%s %d' % item for item in sorted(dropped.items()))
+                     if dropped else '', len(others)))
+        for line in others[:10]:
+            self.say('  ' + line)
         self.print_timeline()
         self.say('\nAlarms received by each project\'s consumer (the whole '
                  'run):')
         self.say(self.alarms_table())
+        if self.rounds:
+            self.say('\nSide by side, fault to the owners\' alarms (one '
+                     'alarm per server: host_status.update DOWN for the '
+                     'package, compute.instance.update error for Doctor\'s '
+                     'way):')
+            self.say(self.side_by_side_table())
+            by = {(r.way, r.servers): r for r in self.rounds}
+            for size in self.sizes:
+                self.say('%d servers: Doctor\'s way / the package\'s, last '
+                         'alarm: %.1f' % (size, by[(DOCTOR, size)].last /
+                                          by[(PACKAGE, size)].last))
         alarmed = [p for p in self.projects if p in self.last_alarm]
         last = max(self.last_alarm.values()) - self.start
         self.say('alarms: %d of %d projects alarmed, last at %.0f ms after '
@@ -421,6 +654,8 @@ class AlarmsScenario(scenario.Scenario):
                             for a in self.foreign])
         check(len(alarmed) == len(self.projects), 'projects not alarmed: '
               '%s', sorted(set(self.projects) - set(alarmed)))
+        check(not dropped, "Ceilometer's agent dropped samples: %s",
+              dict(dropped))
 
 
 def main():

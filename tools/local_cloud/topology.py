@@ -397,7 +397,14 @@ SCENARIOS = {
     # own when a host fails, as OPNFV Doctor's consumer is.
     'alarms': Scenario(
         'local_cloud.alarms', "owners alarmed through Ceilometer and Aodh",
-        cells={SUPERCONDUCTOR: TWO_CELLS, SINGLE: ONE_CELL},
+        # The fault scenario's hosts, and three more for the side by side
+        # (local_cloud.alarms.SIZES), in cell1 with host2: a killed compute
+        # stays dead, and host3's servers must go to host4.
+        cells={SUPERCONDUCTOR: (('cell1', ('host1', 'host2', 'host5',
+                                           'host6', 'host7')),
+                                ('cell2', ('host3', 'host4'))),
+               SINGLE: (('cell1', ('host1', 'host2', 'host3', 'host4',
+                                   'host5', 'host6')),)},
         failures={SUPERCONDUCTOR: (('host3', 'host4'),),
                   SINGLE: (('host1', 'host2'),)},
         extra_services=TELEMETRY),
