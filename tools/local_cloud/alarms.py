@@ -593,9 +593,11 @@ class AlarmsScenario(scenario.Scenario):
         foreign = collections.Counter((a.project, a.kind)
                                       for a in self.foreign)
         for project, kind in sorted(set(self.alarm_ids.values())):
+            names = sorted(servers[(project, kind)])
             table.add_row([project, kind, counts[(project, kind)],
-                           ', '.join(sorted(servers[(project, kind)]))
-                           or '-', foreign[(project, kind)]])
+                           ', '.join(names) if len(names) <= 3 else
+                           '%d servers' % len(names) if names else '-',
+                           foreign[(project, kind)]])
         return table.get_string()
 
     def ceilometer_log(self):

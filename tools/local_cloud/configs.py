@@ -290,6 +290,10 @@ def ceilometer_conf(d, cell, host):
             'pipeline_cfg_file': os.path.join(etc, 'pipeline.yaml'),
             'event_pipeline_cfg_file': os.path.join(etc,
                                                     'event_pipeline.yaml'),
+            # Its listener runs up to max_parallel_requests (64) batches at
+            # once, each publishing through oslo.messaging's connection
+            # pool: with the default 30 the pool warns at each burst.
+            'rpc_conn_pool_size': 64,
         },
         'notification': {'workers': 1},
         # Nova's legacy notifications (compute.instance.update, which
