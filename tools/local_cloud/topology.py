@@ -152,7 +152,8 @@ VENVS = {
                      with_checkout=True, pinned=('masakari', 'nova')),
     # Telemetry's release of the series, as the series' constraints pin it:
     # Ceilometer's notification agent and Aodh's services, each in its own
-    # venv. aodhclient is what `openstack alarm create` runs.
+    # venv. aodhclient, which `openstack alarm create` runs, is there for
+    # a look at a kept cloud's alarms; the scenario uses Aodh's REST API.
     'ceilometer': Venv(('ceilometer',), 'import ceilometer.notification',
                        pinned=('ceilometer',)),
     'aodh': Venv(('aodh', 'aodhclient', 'gunicorn', 'PyMySQL'),
