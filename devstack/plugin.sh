@@ -6,7 +6,8 @@
 # stack post-config  api-paste.ini, nova-api's WSGI module, notifications
 #                    in nova.conf and in each cell conductor's file, the
 #                    NFV policy sample; the Nova services start after this
-# stack extra        nova-compute, nova-conductor and nova-scheduler run
+# stack extra        the package's table in the API database (db sync);
+#                    nova-compute, nova-conductor and nova-scheduler run
 #                    the package's console scripts (systemd drop-ins);
 #                    hs-watcher (nova-hoststatus-watcher) starts; each must
 #                    come up with the package's ServiceGroup driver
@@ -334,6 +335,10 @@ if is_service_enabled nova-hoststatus; then
         configure_nova_hoststatus
     elif [[ "$1" == "stack" && "$2" == "extra" ]]; then
         _HOSTSTATUS_STARTED=""
+        # The package's table in the API database, which nova-api and the
+        # watcher write what owners were told to.
+        ${HOSTSTATUS_MANAGE:-$NOVA_BIN_DIR/nova-hoststatus-manage} \
+            --config-file $NOVA_CONF db sync
         if [[ "$HOSTSTATUS_SERVICEGROUP_DRIVERS" == "True" ]]; then
             echo_summary "Starting Nova services with nova-hoststatus"
             start_nova_hoststatus

@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Bulk statements on nova's cell database models.
+"""Bulk statements on nova's cell database models; the package's own table.
 
 Every function runs on the session of the cell the context targets. A host
 fault report is a handful of statements whatever the number of instances on
@@ -19,11 +19,17 @@ instance actions, the pre-fault states); only when another request changed
 some of its instances concurrently does the update fall back to one
 statement per instance. Callers compose them in one
 transaction with :func:`writer`.
+
+The one table of the package, ``hoststatus_host_attributes``, is in Nova's
+API database, beside Nova's tables and apart from its schema:
+``nova-hoststatus-manage db sync`` creates it (:func:`sync_api_schema`).
 """
 
+from oslo_db import exception as db_exception
 from oslo_utils import timeutils
 import sqlalchemy as sa
 
+from nova.db.api import api as api_db
 from nova.db.main import api as main_db
 from nova.db.main import models
 
@@ -63,6 +69,20 @@ def service_compare_and_set(context, service_id, expected, values):
     # MySQL drivers count matched rows (SQLAlchemy asks for FOUND_ROWS),
     # as SQLite does: setting a value a column already has still counts.
     return context.session.execute(query).rowcount == 1
+
+
+@main_db.pick_context_manager_reader
+def compute_services(context):
+    """``(host, forced_down)`` of every nova-compute service of the cell.
+
+    One statement. The services table has a row per service, not per
+    server: read whole, as Nova's own service listing does.
+    """
+    service = models.Service
+    query = (sa.select(service.host, service.forced_down)
+             .where(service.binary == 'nova-compute',
+                    service.deleted == 0))
+    return context.session.execute(query).all()
 
 
 # The instance system_metadata keys of the package: a server's pre-fault
@@ -252,3 +272,82 @@ def instance_actions_create(context, action, instances):
           'finish_time': now,
           'created_at': now}
          for instance in instances])
+
+
+# What the package knows of a host, deployment-wide, in the API database:
+# one row per host and attribute (the host_status its owners were last told
+# of, HOST_STATUS_TOLD; further attributes take further names, no new
+# table). Host names are unique across cells (Nova's host_mappings).
+API_METADATA = sa.MetaData()
+host_attributes = sa.Table(
+    'hoststatus_host_attributes', API_METADATA,
+    sa.Column('id', sa.Integer, primary_key=True),
+    sa.Column('host', sa.String(255), nullable=False),
+    sa.Column('name', sa.String(64), nullable=False),
+    sa.Column('value', sa.String(255)),
+    sa.Column('created_at', sa.DateTime),
+    sa.Column('updated_at', sa.DateTime),
+    # Leads with name: a check reads one attribute of every host.
+    sa.UniqueConstraint('name', 'host',
+                        name='uniq_hoststatus_host_attributes0name0host'),
+    mysql_engine='InnoDB', mysql_charset='utf8')
+
+HOST_STATUS_TOLD = 'host_status_told'
+
+
+def sync_api_schema():
+    """Create the package's table in the API database, unless it exists."""
+    API_METADATA.create_all(api_db.get_engine(), checkfirst=True)
+
+
+@api_db.context_manager.reader
+def host_attributes_get(context, name):
+    """``{host: value}`` of attribute ``name``, every host, one statement."""
+    query = (sa.select(host_attributes.c.host, host_attributes.c.value)
+             .where(host_attributes.c.name == name))
+    return dict(context.session.execute(query).all())
+
+
+# host_attribute_set's expected value when any will do.
+ANY = object()
+
+
+@api_db.context_manager.writer
+def _host_attribute_update(context, host, name, value, expected):
+    table = host_attributes
+    query = sa.update(table).where(table.c.host == host,
+                                   table.c.name == name)
+    if expected is not ANY:
+        query = query.where(table.c.value == expected)
+    return context.session.execute(
+        query.values(value=value, updated_at=timeutils.utcnow())).rowcount
+
+
+@api_db.context_manager.writer
+def _host_attribute_insert(context, host, name, value):
+    try:
+        context.session.execute(sa.insert(host_attributes).values(
+            host=host, name=name, value=value,
+            created_at=timeutils.utcnow()))
+    except db_exception.DBDuplicateEntry:
+        return False
+    return True
+
+
+def host_attribute_set(context, host, name, value, expected=ANY):
+    """Set attribute ``name`` of ``host`` to ``value``.
+
+    :param expected: the value it must still have (None: no row yet), so
+        that a value another process wrote since it was read is kept;
+        ANY: whatever it is.
+    :returns: whether it was set.
+    """
+    if expected is None:
+        return _host_attribute_insert(context, host, name, value)
+    if _host_attribute_update(context, host, name, value, expected):
+        return True
+    if expected is not ANY:
+        return False
+    # No row yet, unless another process inserted it meanwhile.
+    return (_host_attribute_insert(context, host, name, value) or
+            bool(_host_attribute_update(context, host, name, value, ANY)))

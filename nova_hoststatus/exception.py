@@ -90,3 +90,45 @@ class RecoveryNotTold(HostConflict):
 class RecoveryInProgress(HostConflict):
     msg_fmt = ("The host down report of %(host)s cannot be cleared while its "
                "servers are being evacuated; retry when they are.")
+
+
+class TooManyHostsDown(HostConflict):
+    msg_fmt = ("Host %(host)s was not reported down: %(down)d of the "
+               "%(total)d nova-compute services of the deployment would "
+               "then be reported down, more than [hoststatus] "
+               "max_down_fraction (%(fraction)s) allows (%(allowed)d). "
+               "Nothing was changed. A monitor that reports this many "
+               "hosts may have lost its own network; if the hosts did "
+               "fail, report with \"force\": true.")
+
+
+class TooManyAggregateHostsDown(HostConflict):
+    msg_fmt = ("Host %(host)s was not reported down: %(down)d of the "
+               "%(total)d hosts of aggregate %(aggregate)s would then be "
+               "reported down, more than its hoststatus:max_down "
+               "(%(allowed)d) allows. Nothing was changed. If the hosts "
+               "did fail, report with \"force\": true.")
+
+
+class HostContradicted(HostConflict):
+    msg_fmt = ("The servers of host %(host)s were not evacuated: its "
+               "nova-compute service reported at %(heartbeat)s, after the "
+               "host was reported down at %(reported_at)s, and the report "
+               "did not attest fencing. The host may still run its "
+               "servers. Fence it and report it again with \"fenced\": "
+               "true, evacuate with \"force\": true, or clear the report "
+               "(with \"restore\": true to restore its servers).")
+
+
+class HostNotFenced(HostConflict):
+    msg_fmt = ("The servers of host %(host)s were not evacuated: "
+               "[hoststatus] require_fenced is set and the report did not "
+               "attest fencing. Fence the host and report it again with "
+               "\"fenced\": true, or evacuate with \"force\": true.")
+
+
+class ServersLeftHost(HostConflict):
+    msg_fmt = ("The report of host %(host)s was not cleared: servers "
+               "%(servers)s left the host since it was reported, and "
+               "cannot be restored in place. Nothing was changed. Clear "
+               "it without \"restore\".")

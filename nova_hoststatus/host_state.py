@@ -28,6 +28,7 @@ from nova.objects import fields
 
 from nova_hoststatus import db
 from nova_hoststatus import exception
+from nova_hoststatus import guard
 from nova_hoststatus import prefault
 
 # The disabled_reason that marks a service disabled by maintenance mode, so
@@ -43,7 +44,7 @@ class HostState(object):
     """What the API shows of a compute host."""
 
     def __init__(self, service, is_up, changed=None, skipped=None,
-                 recovery=None):
+                 recovery=None, fault=None):
         self.host = service.host
         self.disabled = service.disabled
         self.disabled_reason = service.disabled_reason
@@ -57,6 +58,14 @@ class HostState(object):
         # Set only when read, while the host is reported or recovering: the
         # ServerRecovery of each of its servers.
         self.recovery = recovery
+        # The report's prefault.Fault while the host is reported and its
+        # servers have records of it; None when nothing tells.
+        self.fault = fault if service.forced_down else None
+        # When its nova-compute reported after the report, if it did.
+        self.contradicted_at = guard.contradiction(service, self.fault)
+        # Set only by a clear with restore: (uuid, project_id, pre-fault
+        # vm_state, error) of each server started again.
+        self.restored = None
 
 
 @contextlib.contextmanager

@@ -10,7 +10,15 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""nova-hoststatus-manage: the package's records in Nova's cell databases.
+"""nova-hoststatus-manage: the package's table and records in Nova's databases.
+
+The package's one table (what the watcher last told of each host) is in
+Nova's API database; create it before starting the services of a new
+release, as ``nova-manage api_db sync`` does for Nova's own::
+
+    nova-hoststatus-manage --config-file /etc/nova/nova.conf db sync
+
+It creates only what is missing, and never changes Nova's schema.
 
 A host fault report keeps each server's pre-fault state in its
 system_metadata, and a host evacuation marks the servers it sends
@@ -71,6 +79,18 @@ def _describe(row):
     if found is None:
         return None, None, 'unreadable: %s' % row.value
     return found.host, found.request_id, 'sent %s' % found.sent_at
+
+
+class DbCommands(object):
+    """The package's table in the API database."""
+
+    description = "The package's table in Nova's API database."
+
+    def sync(self):
+        """Create the package's table in the API database if missing."""
+        db.sync_api_schema()
+        print('The API database has the tables of nova-hoststatus.')
+        return 0
 
 
 class RecordCommands(object):
@@ -151,7 +171,7 @@ def _forced_down(context, host):
         return False
 
 
-CATEGORIES = {'records': RecordCommands}
+CATEGORIES = {'db': DbCommands, 'records': RecordCommands}
 
 add_command_parsers = functools.partial(cmd_common.add_command_parsers,
                                         categories=CATEGORIES)

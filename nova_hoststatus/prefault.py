@@ -54,11 +54,18 @@ PreFaultState = collections.namedtuple(
 UNKNOWN = PreFaultState(None, None, None)
 
 # A decoded record. ``fault`` and ``reported_at`` are None in version 1.
+# ``fenced``: whether the report attested that the host was fenced (False
+# in records written before it was kept).
 Record = collections.namedtuple(
-    'Record', ['version', 'host', 'fault', 'reported_at', 'state'])
+    'Record', ['version', 'host', 'fault', 'reported_at', 'state',
+               'fenced'])
 
-# A fault of a host: its identity and when it was reported.
-Fault = collections.namedtuple('Fault', ['id', 'reported_at'])
+# A fault of a host: its identity, when it was reported, and whether a
+# report of it attested fencing. Kept in the records of the servers on the
+# host: a host with no server has nothing to evacuate, nothing to keep it
+# for.
+Fault = collections.namedtuple('Fault', ['id', 'reported_at', 'fenced'],
+                               defaults=(False,))
 
 # A server's recovery mark: which host evacuation sent it, and when.
 Mark = collections.namedtuple('Mark', ['host', 'request_id', 'sent_at'])
@@ -78,16 +85,21 @@ RESTORED_VM_STATE = {
 }
 
 
-def new_fault():
+def new_fault(fenced=False):
     """The identity of a fault a report turns a host down for."""
-    return Fault(uuidutils.generate_uuid(), timeutils.utcnow())
+    return Fault(uuidutils.generate_uuid(), timeutils.utcnow(), fenced)
 
 
 def encode(host, fault, row):
-    """The record of ``fault`` of ``host`` for a row read before it."""
+    """The record of ``fault`` of ``host`` for a row read before it.
+
+    ``row`` is anything with the pre-fault vm_state, task_state and
+    power_state (a row, a PreFaultState).
+    """
     return jsonutils.dumps({
         'version': VERSION, 'host': host, 'fault': fault.id,
         'reported_at': fault.reported_at.isoformat(),
+        'fenced': bool(fault.fenced),
         'vm_state': row.vm_state, 'task_state': row.task_state,
         'power_state': row.power_state})
 
@@ -104,7 +116,8 @@ def decode(value):
                       reported_at and timeutils.parse_isotime(reported_at),
                       PreFaultState(record['vm_state'],
                                     record['task_state'],
-                                    record['power_state']))
+                                    record['power_state']),
+                      bool(record.get('fenced', False)))
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         # Written by a newer release, or not by this package: not ours to
         # use, and left for the operator (nova-hoststatus-manage).
@@ -130,7 +143,9 @@ def current_fault(rows, host):
     if not faults:
         return None
     newest = max(faults, key=lambda record: record.reported_at)
-    return Fault(newest.fault, newest.reported_at)
+    return Fault(newest.fault, newest.reported_at,
+                 any(record.fenced for record in faults
+                     if record.fault == newest.fault))
 
 
 def of_fault(row, host, fault):

@@ -17,7 +17,9 @@
 #
 # masakari: Masakari's API and engine recover a host with this package's
 # tasks, then two with Masakari's stock flow, without and after a report,
-# side by side (tools/local_cloud/masakari_scenario.py).
+# side by side; then, with the package's tasks, a retried notification, an
+# engine killed mid-flow and a reserved_host segment
+# (tools/local_cloud/masakari_scenario.py).
 #
 # soak: cycles of host faults with concurrent monitors and owners, two
 # nova-api workers, killed processes, MariaDB and RabbitMQ restarted, then

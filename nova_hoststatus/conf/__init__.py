@@ -53,6 +53,20 @@ sent by a worker after the API has answered. When the process exits, it
 waits up to this long for the worker to send what is still queued.
 """),
     cfg.IntOpt(
+        'notification_send_attempts',
+        default=3,
+        min=1,
+        help="""
+How many times a batch of host notifications is tried before it is dropped.
+
+A batch that fails (its servers cannot be read, the notifier raises) is
+tried again after 1, 2, 4... seconds (10 at most); the batches queued
+behind it wait, to keep their order. Failures of the message transport
+itself are retried by oslo.messaging (``[oslo_messaging_notifications]
+retry``). ``nova-hoststatus-watcher`` sends its own notifications at its
+checks: one that fails is tried again at the next check.
+"""),
+    cfg.IntOpt(
         'evacuate_workers',
         default=4,
         min=1,
@@ -97,11 +111,43 @@ each check it also follows the host evacuations under way
 A tooz backend URL shared by the ``nova-hoststatus-watcher`` processes.
 
 With it, several watchers may run (on several machines, for availability):
-they share a lock, and only its holder tells owners. Any tooz backend with
-locks will do, e.g. ``mysql://nova:secret@controller/nova_api`` (the API
-database's server) or ``etcd3+http://controller:2379``; ``file://`` only
-serves watchers on one machine. Without it, run one watcher per deployment:
+they share a lock, and only its holder tells owners; it asks the backend at
+every check whether it still holds it. Any tooz backend with locks will do,
+e.g. ``mysql://nova:secret@controller/nova_api`` (the API database's
+server) or ``etcd3+http://controller:2379``; ``file://`` only serves
+watchers on one machine. Without it, run one watcher per deployment:
 two would tell owners twice.
+"""),
+    cfg.FloatOpt(
+        'max_down_fraction',
+        default=0.5,
+        min=0.0,
+        max=1.0,
+        help="""
+The largest fraction of all nova-compute services that may be reported down.
+
+A host down report that would make more than this fraction of the
+nova-compute services of the whole deployment (every cell) forced down is
+refused with 409, and nothing changes: a monitor that lost its own network
+would otherwise report every host down and stop every server of the cloud.
+Services already forced down count; a repeated report of a host already
+down is never refused. An aggregate may set a lower limit for its hosts
+with the metadata ``hoststatus:max_down`` (a number of hosts). A report
+with ``"force": true`` overrides both, under the policy rule
+``nova_hoststatus:os-hosts:force``. 1.0 turns the cloud-wide limit off.
+"""),
+    cfg.BoolOpt(
+        'require_fenced',
+        default=False,
+        help="""
+Whether host evacuation needs a report that attested fencing.
+
+When set, ``POST /os-hosts/{host_name}/evacuate`` refuses (409) a host
+whose report did not say ``"fenced": true``, unless the evacuation says
+``"force": true``. Recommended: a host that is only partitioned from the
+monitor still runs its servers, and evacuating them runs each twice on
+shared storage. Whatever this is, a host whose nova-compute heartbeats
+after the report (contradicted) is evacuated only if fenced or forced.
 """),
     cfg.FloatOpt(
         'recovery_poll_interval',

@@ -176,6 +176,9 @@ class EmbeddedNova(integrated_helpers._IntegratedTestBase):
     def _setup_services(self):
         self.flags(api_paste_config=paste_config(), group='wsgi')
         super()._setup_services()
+        # The package's table, as nova-hoststatus-manage db sync makes it.
+        from nova_hoststatus import db
+        db.sync_api_schema()
         self.useFixture(APIDatabaseIsCell0())
         base_url = self.api_fixture.base_url
         self.other_admin_api = client.TestOpenStackClient(

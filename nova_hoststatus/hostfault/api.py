@@ -45,6 +45,7 @@ from nova.compute import api as compute_api
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
+from nova import exception as nova_exception
 from nova import objects
 from nova.objects import fields
 from nova import servicegroup
@@ -52,6 +53,7 @@ from nova import servicegroup
 import nova_hoststatus.conf
 from nova_hoststatus import db
 from nova_hoststatus import exception
+from nova_hoststatus import guard
 from nova_hoststatus import host_state
 from nova_hoststatus.notifications import host_fault as \
     host_fault_notifications
@@ -143,9 +145,11 @@ class API(object):
     def __init__(self):
         self.servicegroup_api = servicegroup.API()
         self.host_api = compute_api.HostAPI()
+        self.compute_api = compute_api.API()
 
     def update(self, context, host, host_down_reported=None, enabled=None,
-               maintenance=None, reason=None):
+               maintenance=None, reason=None, force=False, fenced=False,
+               restore=False):
         """Apply a host update; raise before changing anything if invalid.
 
         :param host_down_reported: True reports the host down, False clears
@@ -156,9 +160,19 @@ class API(object):
             takes it out, None leaves it.
         :param reason: why; the disabled_reason when the update disables
             the service.
+        :param force: a report passes the runaway guard (nova_hoststatus
+            .guard) whatever the number of hosts reported down.
+        :param fenced: the report attests that the host was fenced; kept
+            with the fault's records.
+        :param restore: a clear starts again, in place, the servers the
+            report stopped that were running before it.
         :returns: a HostState; after a report it lists the changed and the
-            skipped instances.
+            skipped instances, after a clear with restore the restored.
         """
+        if host_down_reported and not force:
+            # Before the host's cell is entered: it reads every cell. A
+            # host reported already is neither refused nor counted again.
+            guard.check_report(context, host, reason)
         # The service read may be stale by the time the update commits
         # (another monitor's report, a clear): read it again then.
         for _attempt in range(SERVICE_RACE_RETRIES):
@@ -166,29 +180,41 @@ class API(object):
                 cctxt, service = compute
                 changes = _service_changes(service, enabled, maintenance,
                                            host_down_reported, reason)
+                to_restore = []
                 if changes.get('forced_down') is False:
+                    if restore:
+                        to_restore = self._restorable(cctxt, host)
                     self._assert_evacuations_completed(cctxt, host)
                     self._assert_recoveries_told(cctxt, host)
                 try:
-                    changed, skipped, retold = self._commit(
-                        cctxt, service, host, changes, host_down_reported)
+                    changed, skipped, retold, fault = self._commit(
+                        cctxt, service, host, changes, host_down_reported,
+                        fenced)
                 except _ServiceRaced:
                     continue
                 self._service_changed(cctxt, service, changes, changed,
-                                      reason, retold)
+                                      reason, retold,
+                                      fenced=bool(fenced or (
+                                          fault and fault.fenced)))
+                restored = None
+                if restore and host_down_reported is False:
+                    restored = self._restore(cctxt, to_restore)
                 LOG.info('Host %(host)s updated: service %(changes)s, '
                          '%(changed)s instances changed.',
                          {'host': host, 'changes': changes,
                           'changed': len(changed or ())})
-                return host_state.HostState(
+                state = host_state.HostState(
                     service, self.servicegroup_api.service_is_up(service),
-                    changed, skipped)
+                    changed, skipped, fault=fault)
+                state.restored = restored
+                return state
         raise exception.HostUpdatedConcurrently(host=host)
 
     # A deadlock (frequent on Galera) rolled everything back: run it all
     # again, reading anew, as nova's own DB API does.
     @oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True)
-    def _commit(self, context, service, host, changes, host_down_reported):
+    def _commit(self, context, service, host, changes, host_down_reported,
+                fenced=False):
         """Apply an update in one transaction on the host's cell.
 
         The service row is compared-and-set first: it is then locked, and
@@ -196,7 +222,7 @@ class API(object):
         same fault, told again (see _stop_instances).
 
         :returns: the changed, the skipped and the retold instances of a
-            report, or (None, None, ()).
+            report and its prefault.Fault, or (None, None, (), None).
         :raises: _ServiceRaced when the service changed since it was read.
         """
         values = dict(changes)
@@ -204,7 +230,7 @@ class API(object):
             # Even when unchanged: a report must find it as read, and the
             # lock keeps a second report of the host waiting for this one.
             values.setdefault('forced_down', host_down_reported)
-        changed = skipped = None
+        changed = skipped = fault = None
         retold = ()
         as_read = {column: getattr(service, column) for column in values}
         with db.writer(context):
@@ -212,11 +238,12 @@ class API(object):
                     context, service.id, as_read, values):
                 raise _ServiceRaced()
             if host_down_reported:
-                changed, skipped, retold = self._stop_instances(
-                    context, host, repeated=service.forced_down)
+                changed, skipped, retold, fault = self._stop_instances(
+                    context, host, repeated=service.forced_down,
+                    fenced=fenced)
             elif changes.get('forced_down') is False:
                 self._forget_fault(context, host)
-        return changed, skipped, retold
+        return changed, skipped, retold, fault
 
     @staticmethod
     def _assert_evacuations_completed(context, host):
@@ -249,6 +276,70 @@ class API(object):
                 host=host, interval=CONF.hoststatus.watch_interval)
 
     @staticmethod
+    def _restorable(context, host):
+        """The rows a clear with restore starts again, and their records.
+
+        Those of the report's fault still as the report left them (the
+        target state) that were running before it (prefault
+        .RESTORED_VM_STATE active). Nothing is restored if a server of the
+        fault left the host: it may run elsewhere now.
+
+        :raises: ServersLeftHost.
+        """
+        on_host, gone, evacuations = host_state.servers_of(context, host)
+        fault = prefault.current_fault(on_host + gone, host)
+        if fault is None:
+            return []
+        since = timeutils.normalize_time(fault.reported_at)
+        left = sorted(
+            uuid for uuid, migration in evacuations.items()
+            if migration.status not in host_state.MIGRATION_FAILED and
+            timeutils.normalize_time(migration.created_at) >= since)
+        if left:
+            raise exception.ServersLeftHost(host=host,
+                                            servers=', '.join(left))
+        target = target_instance_state()
+        restorable = []
+        for row in on_host:
+            record = prefault.of_fault(row, host, fault)
+            if record is None or (row.vm_state, row.task_state,
+                                  row.power_state) != (
+                    target['vm_state'], target['task_state'],
+                    target['power_state']):
+                continue
+            restored = prefault.RESTORED_VM_STATE.get(record.state.vm_state)
+            if restored == vm_states.ACTIVE:
+                restorable.append((row, record))
+        return restorable
+
+    def _restore(self, context, restorable):
+        """Start the restorable servers again, through Nova's start.
+
+        The report is cleared: the host's nova-compute, which never went
+        down, powers each guest on (or finds it running) and Nova's records
+        say ACTIVE again. A server whose state changed since (an owner
+        started or deleted it) is Nova's to refuse.
+
+        :returns: ``(uuid, project_id, pre-fault vm_state, error or None)``
+            of each.
+        """
+        restored = []
+        for row, record in restorable:
+            error = None
+            try:
+                instance = objects.Instance.get_by_uuid(context, row.uuid)
+                self.compute_api.start(context, instance)
+                LOG.info('Started again: its host was wrongly reported '
+                         'down.', instance=instance)
+            except nova_exception.NovaException as exc:
+                error = exc.format_message()
+                LOG.warning('Not started again: %s', error,
+                            instance_uuid=row.uuid)
+            restored.append((row.uuid, row.project_id,
+                             record.state.vm_state, error))
+        return restored
+
+    @staticmethod
     def _forget_fault(context, host):
         """Remove the records of the host's fault, its report cleared.
 
@@ -264,7 +355,7 @@ class API(object):
                                     row.uuid in marked])
 
     @staticmethod
-    def _stop_instances(context, host, repeated=False):
+    def _stop_instances(context, host, repeated=False, fenced=False):
         """Compare-and-set every affected instance on the host.
 
         Runs inside the caller's transaction.
@@ -274,14 +365,18 @@ class API(object):
         :returns: the changed and the skipped instances, and, for a repeated
             report, the instances the same fault changed earlier, to be told
             again: the earlier report's notifications are sent after its
-            commit and are lost if its nova-api dies before they are.
+            commit and are lost if its nova-api dies before they are. And
+            the fault (prefault.Fault).
+        :param fenced: the report attests fencing: kept in the fault's
+            records; a repeated report that attests it marks the records
+            of the same fault fenced.
         """
         target = target_instance_state()
         target_state = (target['vm_state'], target['task_state'],
                         target['power_state'])
         rows = db.instances_on_host(context, host)
         fault = repeated and prefault.current_fault(rows, host)
-        fault = fault or prefault.new_fault()
+        fault = fault or prefault.new_fault(fenced)
         evacuating = set()
         if repeated:
             evacuating = {
@@ -294,6 +389,17 @@ class API(object):
         if repeated:
             records = {row.uuid: prefault.of_fault(row, host, fault)
                        for row in rows}
+            if fenced and not fault.fenced:
+                # Fenced since the fault was first reported.
+                fault = fault._replace(fenced=True)
+                refenced = {uuid: record for uuid, record in records.items()
+                            if record is not None and not record.fenced}
+                db.records_delete(context, list(refenced),
+                                  keys=(db.PRE_FAULT_KEY,))
+                db.records_create(
+                    context, db.PRE_FAULT_KEY,
+                    {uuid: prefault.encode(host, fault, record.state)
+                     for uuid, record in refenced.items()})
         candidates, skipped, unrecorded, retold = [], [], [], []
         for row in rows:
             record = records.get(row.uuid)
@@ -338,7 +444,8 @@ class API(object):
             context, db.PRE_FAULT_KEY,
             {row.uuid: prefault.encode(host, fault, row)
              for row in to_record})
-        return changed, skipped, retold
+        # Kept in the records only: a host with no server keeps no fault.
+        return changed, skipped, retold, fault if rows else None
 
     @staticmethod
     def _compare_and_set(context, candidates, target, skipped):
@@ -363,7 +470,7 @@ class API(object):
         return [row for row in candidates if row.uuid in updated]
 
     def _service_changed(self, context, service, changes, changed=None,
-                         reason=None, retold=()):
+                         reason=None, retold=(), fenced=None):
         """Tell the rest of nova about a committed host update.
 
         Its notifications (nova's service.update and instance.update,
@@ -389,7 +496,7 @@ class API(object):
         host_fault_notifications.host_updated(
             context, service, changes, changed, reason,
             target_instance_state() if changed is not None else None,
-            host_statuses, retold)
+            host_statuses, retold, fenced)
         if 'disabled' in changes:
             # Sync the COMPUTE_STATUS_DISABLED trait as stock enable/disable
             # does; it is skipped when the compute service is down.

@@ -97,11 +97,13 @@ class API(nova.API):
         """Report the host down and disable it; return the host's answer.
 
         Its servers are stopped and its service forced down at once.
+        Masakari's hostmonitor notifies only after Pacemaker's STONITH
+        fenced the host: the report attests it.
         """
         _resp, body = nova.novaclient(context).client.put(
             _host_url(host), body={'host': {
-                'host_down_reported': True, 'status': 'disable',
-                'reason': reason}})
+                'host_down_reported': True, 'fenced': True,
+                'status': 'disable', 'reason': reason}})
         return body['host']
 
     @nova.translate_nova_exception

@@ -21,7 +21,10 @@ and prints a line for each ``host_fault.report`` and ``host_fault.clear``,
 for each ``host_status.update`` (a server's host turned DOWN, MAINTENANCE,
 UNKNOWN or back UP; told in the name of the server's project), and for each
 ``instance.update`` that shows a server going down (power state
-``shutdown``) or coming back (``running``). On exit (Ctrl-C) it prints,
+``shutdown``) or coming back (``running``). A ``host_status.update`` whose
+``changed_at`` is older than the one applied last for its server arrived
+out of order (each nova-api process and the watcher send in their own
+order) and is ignored. On exit (Ctrl-C) it prints,
 per project, the servers still down and those whose host is not UP.
 
 It is an operator's tool: Nova's notification bus carries every project's
@@ -44,6 +47,7 @@ import time
 import kombu
 from oslo_config import cfg
 import oslo_messaging
+from oslo_utils import timeutils
 
 DownServer = collections.namedtuple(
     'DownServer', ['project_id', 'uuid', 'name', 'host', 'since', 'fault'])
@@ -74,6 +78,8 @@ class HostFaultEndpoint(object):
         self._faults = {}
         # {project_id: {server uuid: (host, host_status)}}, UP left out.
         self.host_status = collections.defaultdict(dict)
+        # {server uuid: changed_at of the host_status.update applied last}
+        self._changed_at = {}
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
         data = payload['nova_object.data']
@@ -111,6 +117,19 @@ class HostFaultEndpoint(object):
         # The notification is in the owner's name: its context's project
         # is the server's.
         project = ctxt.get('project_id') or data['project_id']
+        # Each nova-api process and the watcher send in their own order: an
+        # update that arrives after a later one is old news.
+        changed_at = data['changed_at'] and timeutils.parse_isotime(
+            data['changed_at'])
+        last = self._changed_at.get(data['instance_uuid'])
+        if changed_at and last and changed_at < last:
+            self._print('project %s: server %s: host %s was %s at %s; '
+                        'ignored, a later change was told' % (
+                            project, data['instance_uuid'], data['host'],
+                            data['host_status'], data['changed_at']))
+            return
+        if changed_at:
+            self._changed_at[data['instance_uuid']] = changed_at
         servers = self.host_status[project]
         if data['host_status'] == 'UP':
             servers.pop(data['instance_uuid'], None)

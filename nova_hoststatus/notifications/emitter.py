@@ -21,17 +21,24 @@ service runs) sends them one batch after the other. So:
 * notifications keep the order of the changes that caused them within the
   process (a report's notifications all go before those of the clear that
   follows it), which a pool of parallel workers would not;
-* nothing queued is dropped: a batch that fails is logged and the next one
-  runs; Nova's graceful shutdown of its executors waits for the worker, and
-  at interpreter exit :func:`_drain_at_exit` waits for the queue, up to
-  ``[hoststatus] notification_drain_timeout``. Like every notification
-  Nova sends, they are held in memory only: a process that is killed
-  before they are sent does not send them.
+* a batch that fails is tried again, up to ``[hoststatus]
+  notification_send_attempts`` times with a growing wait in between (the
+  batches behind it wait, to keep the order); then it is logged and the
+  next one runs;
+* nothing queued is dropped at a graceful stop: Nova's graceful shutdown of
+  its executors waits for the worker, a service's ``stop()`` calls
+  :func:`drain` (under native threads oslo.service ends its process with
+  ``os._exit``, and atexit hooks do not run), and at interpreter exit
+  :func:`drain` runs too; each waits for the queue up to ``[hoststatus]
+  notification_drain_timeout``. Like every notification Nova sends, they
+  are held in memory only: a process that is killed before they are sent
+  does not send them.
 """
 
 import atexit
 import collections
 import threading
+import time
 
 from oslo_log import log as logging
 
@@ -40,6 +47,13 @@ import nova_hoststatus.conf
 
 CONF = nova_hoststatus.conf.CONF
 LOG = logging.getLogger(__name__)
+
+# Seconds between two attempts at most: the batches behind one wait.
+MAX_RETRY_WAIT = 10
+
+
+def _wait_before_retry(attempt):
+    time.sleep(min(2 ** (attempt - 1), MAX_RETRY_WAIT))
 
 
 class Emitter(object):
@@ -91,11 +105,7 @@ class Emitter(object):
                         self._cond.notify_all()
                         return
                     func, args = self._queue.popleft()
-                try:
-                    func(*args)
-                except Exception:
-                    LOG.exception('Failed to send notifications with %s',
-                                  func)
+                self._send(func, args)
         finally:
             if not idle:
                 # Killed mid-batch: let the next submit start a worker.
@@ -103,15 +113,42 @@ class Emitter(object):
                     self._draining = False
                     self._cond.notify_all()
 
+    @staticmethod
+    def _send(func, args):
+        attempts = CONF.hoststatus.notification_send_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                func(*args)
+                return
+            except Exception:
+                if attempt == attempts:
+                    LOG.exception('Failed to send notifications with %s '
+                                  '(%d attempts); they are not sent.',
+                                  func, attempts)
+                    return
+                LOG.warning('Sending notifications with %(func)s failed '
+                            '(attempt %(attempt)d of %(attempts)d); trying '
+                            'again.', {'func': func, 'attempt': attempt,
+                                       'attempts': attempts}, exc_info=True)
+                _wait_before_retry(attempt)
+
 
 EMITTER = Emitter()
 
 
-@atexit.register
-def _drain_at_exit():
+def drain():
+    """Wait for what is queued to be sent, as a stopping process must.
+
+    Up to ``[hoststatus] notification_drain_timeout`` seconds.
+    """
     if EMITTER.join(timeout=0):
         return
     timeout = CONF.hoststatus.notification_drain_timeout
     if not EMITTER.join(timeout):
         LOG.error('Notifications of host updates were still queued after '
                   '%s seconds; they are not sent.', timeout)
+
+
+@atexit.register
+def _drain_at_exit():
+    drain()

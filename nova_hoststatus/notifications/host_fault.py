@@ -74,7 +74,7 @@ INSTANCE_UPDATE_ATTRS = ['metadata', 'system_metadata', 'info_cache',
 
 
 def host_updated(context, service, changes, changed=None, reason=None,
-                 target=None, host_statuses=None, retold=()):
+                 target=None, host_statuses=None, retold=(), fenced=None):
     """Queue the notifications of a committed host update.
 
     Only plain values are captured here: the notification objects are
@@ -94,6 +94,7 @@ def host_updated(context, service, changes, changed=None, reason=None,
     :param retold: the InstanceChange tuples of the instances an earlier
         report of the same fault changed, told again after the changed
         ones.
+    :param fenced: whether the report's fault was attested fenced.
     """
     if retold:
         changed = list(changed or ()) + list(retold)
@@ -107,7 +108,7 @@ def host_updated(context, service, changes, changed=None, reason=None,
     emitter.EMITTER.submit(
         send, context, service, changes, fault, reason,
         timeutils.utcnow(), list(changed or ()), target, host_statuses,
-        bool(retold))
+        bool(retold), fenced)
 
 
 def _host_fault_action(changes, changed):
@@ -119,15 +120,17 @@ def _host_fault_action(changes, changed):
     return None
 
 
-def _host_fault(context, host, action, reason, changed_at, changed, target):
+def _host_fault(context, host, action, reason, changed_at, changed, target,
+                fenced=None):
     """The HostFault object of a committed report or clear."""
     if action == host_fault_obj.HostFaultAction.REPORT:
-        state = dict(host_down_reported=True,
+        state = dict(host_down_reported=True, fenced=bool(fenced),
                      target_vm_state=target['vm_state'],
                      target_power_state=target['power_state'],
                      instance_uuids=[change.uuid for change in changed])
     else:
-        state = dict(host_down_reported=False, target_vm_state=None,
+        state = dict(host_down_reported=False, fenced=None,
+                     target_vm_state=None,
                      target_power_state=None, instance_uuids=[])
     return host_fault_obj.HostFault(
         host=host, reason=reason, reporter_user_id=context.user_id,
@@ -136,7 +139,7 @@ def _host_fault(context, host, action, reason, changed_at, changed, target):
 
 
 def send(context, service, changes, fault, reason, changed_at, changed,
-         target, host_statuses=None, retold=False):
+         target, host_statuses=None, retold=False, fenced=None):
     """Send the notifications of one host update, in order.
 
     Runs on the emitter's worker. A step that fails is logged and the
@@ -152,7 +155,7 @@ def send(context, service, changes, fault, reason, changed_at, changed,
     if fault is not None:
         _logged(send_host_fault, context,
                 _host_fault(context, service.host, fault, reason,
-                            changed_at, changed, target))
+                            changed_at, changed, target, fenced))
     if host_statuses and (retold or host_statuses[0] != host_statuses[1]):
         _logged(host_status.send, context, service.host, *host_statuses,
                 reason, changed_at)

@@ -19,7 +19,8 @@ stock os-services) or the watcher (for a heartbeat that stops or resumes,
 :mod:`nova_hoststatus.watcher`) calls :func:`changed` once the change is
 committed; one notification per server on the host is then sent off the
 request path, in the order of the changes (see
-:mod:`nova_hoststatus.notifications.emitter`).
+:mod:`nova_hoststatus.notifications.emitter`); then the host_status told is
+written down in the API database, where the watcher compares with it.
 
 Each is sent in the name of the server's owner (the notification context's
 project and user are the server's), so that a consumer of that project, an
@@ -79,8 +80,20 @@ def changed(context, host, previous, current, reason=None):
     """
     if previous == current:
         return
-    emitter.EMITTER.submit(send, hs_context.for_thread(context), host,
-                           previous, current, reason, timeutils.utcnow())
+    emitter.EMITTER.submit(_send_and_record, hs_context.for_thread(context),
+                           host, previous, current, reason,
+                           timeutils.utcnow())
+
+
+def _send_and_record(context, host, previous, current, reason, changed_at):
+    send(context, host, previous, current, reason, changed_at)
+    # What owners were told, for the watcher to compare the host with.
+    try:
+        db.host_attribute_set(context, host, db.HOST_STATUS_TOLD, current)
+    except Exception:
+        LOG.exception('Could not write down that the owners of %s were '
+                      'told %s; has nova-hoststatus-manage db sync run?',
+                      host, current)
 
 
 def send(context, host, previous, current, reason, changed_at):

@@ -31,8 +31,10 @@ class HostFaultAction(fields.BaseNovaEnum):
     CLEAR = 'clear'
     # A host evacuation ended: each server recovered or not.
     RECOVER = 'recover'
+    # A report was refused by the runaway guard.
+    REFUSE = 'refuse'
 
-    ALL = (REPORT, CLEAR, RECOVER)
+    ALL = (REPORT, CLEAR, RECOVER, REFUSE)
 
 
 class HostFaultActionField(fields.BaseEnumField):
@@ -48,7 +50,8 @@ class HostFault(base.NovaObject):
     """
 
     # Version 1.0: Initial version
-    VERSION = '1.0'
+    # Version 1.1: fenced
+    VERSION = '1.1'
 
     fields = {
         'host': fields.StringField(),
@@ -66,6 +69,9 @@ class HostFault(base.NovaObject):
         'target_power_state': fields.InstancePowerStateField(nullable=True),
         # The instances the change moved to the target state.
         'instance_uuids': fields.ListOfUUIDField(),
+        # Whether the report attested that the host was fenced; None when
+        # cleared.
+        'fenced': fields.BooleanField(nullable=True),
     }
 
     @property

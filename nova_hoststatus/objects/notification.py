@@ -34,7 +34,8 @@ class HostFaultEventType(notification.EventType):
 
     # Version 1.0: Initial version
     # Version 1.1: The recover action
-    VERSION = '1.1'
+    # Version 1.2: The refuse action
+    VERSION = '1.2'
 
     fields = {
         'action': host_fault.HostFaultActionField(nullable=False),
@@ -54,10 +55,12 @@ class HostFaultPayload(notification.NotificationPayloadBase):
         'target_vm_state': ('host_fault', 'target_vm_state'),
         'target_power_state': ('host_fault', 'target_power_state'),
         'instance_uuids': ('host_fault', 'instance_uuids'),
+        'fenced': ('host_fault', 'fenced'),
     }
 
     # Version 1.0: Initial version
-    VERSION = '1.0'
+    # Version 1.1: fenced
+    VERSION = '1.1'
 
     fields = {
         'host': fields.StringField(),
@@ -70,6 +73,7 @@ class HostFaultPayload(notification.NotificationPayloadBase):
         'target_vm_state': fields.InstanceStateField(nullable=True),
         'target_power_state': fields.InstancePowerStateField(nullable=True),
         'instance_uuids': fields.ListOfUUIDField(),
+        'fenced': fields.BooleanField(nullable=True),
     }
 
     def __init__(self, host_fault):
@@ -157,4 +161,42 @@ class HostRecoveryNotification(notification.NotificationBase):
     fields = {
         'event_type': fields.ObjectField('HostFaultEventType'),
         'payload': fields.ObjectField('HostRecoveryPayload'),
+    }
+
+
+@base.NovaObjectRegistry.register_notification
+class HostFaultRefusedPayload(PayloadOfValues):
+    """A host down report the runaway guard refused, and why."""
+
+    # Version 1.0: Initial version
+    VERSION = '1.0'
+
+    fields = {
+        'host': fields.StringField(),
+        'reason': fields.StringField(nullable=True),
+        'reporter_user_id': fields.StringField(nullable=True),
+        'reporter_project_id': fields.StringField(nullable=True),
+        'request_id': fields.StringField(nullable=True),
+        'refused_at': fields.DateTimeField(),
+        # 'max_down_fraction' (the whole deployment) or 'aggregate'.
+        'limit': fields.StringField(),
+        'aggregate': fields.StringField(nullable=True),
+        # Hosts reported down had the report been accepted, of ``total``
+        # (the deployment's, or the aggregate's), and how many may be.
+        'down': fields.IntegerField(),
+        'total': fields.IntegerField(),
+        'allowed': fields.IntegerField(),
+        'message': fields.StringField(),
+    }
+
+
+@notification.notification_sample('host_fault-refuse.json')
+@base.NovaObjectRegistry.register_notification
+class HostFaultRefusedNotification(notification.NotificationBase):
+    # Version 1.0: Initial version
+    VERSION = '1.0'
+
+    fields = {
+        'event_type': fields.ObjectField('HostFaultEventType'),
+        'payload': fields.ObjectField('HostFaultRefusedPayload'),
     }

@@ -20,6 +20,7 @@ SHOW = POLICY_ROOT % 'show'
 UPDATE = POLICY_ROOT % 'update'
 REPORT_HOST_DOWN = POLICY_ROOT % 'report-host-down'
 EVACUATE = POLICY_ROOT % 'evacuate'
+FORCE = POLICY_ROOT % 'force'
 
 hosts_policies = [
     policy.DocumentedRuleDefault(
@@ -63,6 +64,22 @@ hosts_policies = [
                     "tools usually run with the 'service' role: grant it "
                     "with 'rule:nova_hoststatus:service_or_admin'.",
         operations=[
+            {'method': 'POST', 'path': '/os-hosts/{host_name}/evacuate'},
+        ],
+        scope_types=['project']),
+    policy.DocumentedRuleDefault(
+        name=FORCE,
+        check_str=base.ADMIN,
+        description="Override what the package checks for a fault monitor "
+                    "that may be wrong ('force': true): report a host down "
+                    "beyond [hoststatus] max_down_fraction or an "
+                    "aggregate's hoststatus:max_down, or evacuate a host "
+                    "whose nova-compute still reported after the report, "
+                    "or that was not attested fenced. Kept for "
+                    "administrators: a monitor granted it can stop every "
+                    "server of the cloud.",
+        operations=[
+            {'method': 'PUT', 'path': '/os-hosts/{host_name}'},
             {'method': 'POST', 'path': '/os-hosts/{host_name}/evacuate'},
         ],
         scope_types=['project']),

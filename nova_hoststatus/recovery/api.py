@@ -46,6 +46,7 @@ import nova_hoststatus.conf
 from nova_hoststatus import context as hs_context
 from nova_hoststatus import db
 from nova_hoststatus import exception
+from nova_hoststatus import guard
 from nova_hoststatus import host_state
 from nova_hoststatus import prefault
 from nova_hoststatus.recovery import status
@@ -69,9 +70,10 @@ Evacuation = collections.namedtuple(
                    'reason', 'message', 'migration_uuid'])
 # The servers of a host's recovery: rows of those on the host and of those
 # evacuated from it with a record of its fault, the latest evacuation from
-# the host of each, and ``{uuid: prefault.Record}`` of its fault.
+# the host of each, ``{uuid: prefault.Record}`` of its fault, and the
+# fault (prefault.Fault, None if no server has a record of one).
 Servers = collections.namedtuple(
-    'Servers', ['on_host', 'moved', 'evacuations', 'records'])
+    'Servers', ['on_host', 'moved', 'evacuations', 'records', 'fault'])
 # What a host evacuation will do: skip results, rows to evacuate, servers
 # found rebuilt elsewhere whose records are left; ``context`` is targeted at
 # the host's cell.
@@ -111,7 +113,7 @@ class API(object):
         records = {row.uuid: prefault.of_fault(row, host, fault)
                    for row in on_host + gone}
         moved = [row for row in gone if records[row.uuid] is not None]
-        return Servers(on_host, moved, evacuations, records)
+        return Servers(on_host, moved, evacuations, records, fault)
 
     def show(self, context, host):
         """The host's state, with the recovery of each of its servers.
@@ -134,25 +136,32 @@ class API(object):
                 for row in servers.on_host + servers.moved]
         return host_state.HostState(
             service, self.servicegroup_api.service_is_up(service),
-            recovery=recovery)
+            recovery=recovery, fault=servers.fault)
 
-    def plan(self, context, host, destination=None, servers=None):
+    def plan(self, context, host, destination=None, servers=None,
+             force=False):
         """What a host evacuation of ``host`` would do; nothing changes.
 
         :returns: a Plan.
-        :raises: HostNotFound, HostNotReported, ServersNotOnHost,
-            DestinationInvalid, DestinationNotFound.
+        :raises: HostNotFound, HostNotReported, HostContradicted,
+            HostNotFenced, ServersNotOnHost, DestinationInvalid,
+            DestinationNotFound.
         """
         with host_state.compute_service(context, host) as compute:
-            return self._plan_in_cell(*compute, host, destination, servers)
+            return self._plan_in_cell(*compute, host, destination, servers,
+                                      force)
 
-    def _plan_in_cell(self, context, service, host, destination, wanted):
+    def _plan_in_cell(self, context, service, host, destination, wanted,
+                      force=False):
         if (not service.forced_down or
                 self.servicegroup_api.service_is_up(service)):
             raise exception.HostNotReported(host=host)
         if destination is not None:
             self._check_destination(context, host, destination)
         servers = self._servers(context, host)
+        if servers.on_host:
+            # A host that may still run its servers: see guard.
+            guard.check_evacuation(service, servers.fault, host, force)
         skipped, to_evacuate = self._plan(host, servers, wanted)
         # Rebuilt elsewhere and no longer followed (a marked one is the
         # watcher's to tell): nothing left to restore.
@@ -164,17 +173,22 @@ class API(object):
         return Plan(context, skipped, to_evacuate, recovered,
                     servers.records)
 
-    def evacuate(self, context, host, destination=None, servers=None):
+    def evacuate(self, context, host, destination=None, servers=None,
+                 force=False):
         """Evacuate the servers of a reported host; return each result.
 
         :param destination: the host to rebuild them on; None lets the
             scheduler choose, server by server.
         :param servers: the uuids of the servers to evacuate; None for all.
+        :param force: evacuate a host whose nova-compute reported after
+            the report (contradicted) and whose report did not attest
+            fencing, or any unfenced one with ``require_fenced``.
         :returns: Evacuation tuples, accepted ones with their migration.
         :raises: as :meth:`plan`, before anything is evacuated.
         """
         with host_state.compute_service(context, host) as compute:
-            plan = self._plan_in_cell(*compute, host, destination, servers)
+            plan = self._plan_in_cell(*compute, host, destination, servers,
+                                      force)
             cctxt = plan.context
             db.records_delete(cctxt, plan.recovered)
             # Marked before they are sent, so that the watcher follows

@@ -19,6 +19,8 @@ The watcher checks the compute services' heartbeats every
 servers of a host whose heartbeat went stale or came back, so owners learn
 of it within ``[DEFAULT] service_down_time`` plus one interval. Every other
 change of host_status is made through nova-api, which tells of it itself.
+What owners were last told of each host is kept in the API database, so a
+watcher that restarts, or another that takes over, carries on from it.
 
 This package imports nothing at import time: :mod:`.cmd` must monkey patch
 before anything else is imported.

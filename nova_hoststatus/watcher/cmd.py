@@ -34,6 +34,7 @@ from nova import context as nova_context  # noqa: E402
 from nova import objects  # noqa: E402
 
 import nova_hoststatus.conf  # noqa: E402
+from nova_hoststatus.notifications import emitter  # noqa: E402
 from nova_hoststatus import servicegroup  # noqa: E402
 from nova_hoststatus.watcher import watcher  # noqa: E402
 
@@ -66,8 +67,10 @@ class WatcherService(service.Service):
 
     def stop(self, graceful=True):
         super().stop(graceful)
-        # What is still queued is sent at exit (see the emitter).
         self.watcher.stop()
+        # Here, not at exit: under native threads oslo.service ends the
+        # process with os._exit, and atexit hooks do not run.
+        emitter.drain()
 
 
 def main():

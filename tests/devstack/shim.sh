@@ -467,6 +467,8 @@ function stop_process {
 # Variables stack.sh and lib/nova set before plugins run, from the test's
 # environment.
 NOVA_BIN_DIR=${SHIM_NOVA_BIN_DIR:-/usr/local/bin}
+# The package's manage command, logged rather than run.
+HOSTSTATUS_MANAGE="_shim_log $NOVA_BIN_DIR/nova-hoststatus-manage"
 declare -A GITDIR PROJECT_VENV
 GITDIR[nova-hoststatus]=${SHIM_PLUGIN_DIR:?}
 if [[ -n "${SHIM_NOVA_VENV:-}" ]]; then

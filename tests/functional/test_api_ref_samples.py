@@ -18,8 +18,9 @@ the answer is compared with its response sample the way nova's api_samples
 tests compare answers with their templates: the same keys, nested the same
 way, with the same values of the same JSON types. Only what cannot repeat
 from one run to the next may differ: UUIDs (of servers, of migrations),
-which must still be UUIDs. The computes are named as in the samples, and
-the servers belong to the samples' project (nova's fixtures' project).
+which must still be UUIDs, and times, which must still be times. The
+computes are named as in the samples, and the servers belong to the
+samples' project (nova's fixtures' project).
 """
 
 import json
@@ -36,6 +37,8 @@ SAMPLES_DIR = os.path.join(API_REF_DIR, 'samples')
 
 UUID = re.compile(
     '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
+# A time in UTC, as the API shows when a host was reported.
+TIME = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$')
 
 
 def differences(sample, answer, where='body'):
@@ -75,6 +78,11 @@ def differences(sample, answer, where='body'):
         if isinstance(answer, str) and UUID.match(answer):
             return []
         return ['%s: %s in the answer, a UUID in the sample'
+                % (where, json.dumps(answer))]
+    if isinstance(sample, str) and TIME.match(sample):
+        if isinstance(answer, str) and TIME.match(answer):
+            return []
+        return ['%s: %s in the answer, a time in the sample'
                 % (where, json.dumps(answer))]
     # type(): JSON true is not 1, 1.0 is not 1.
     if type(sample) is not type(answer) or sample != answer:

@@ -40,7 +40,7 @@ WRITES = ('INSERT', 'UPDATE', 'DELETE')
 HEARTBEAT = 'UPDATE services SET report_count='
 
 
-class MultiCellTest(test_robustness.RobustnessTestBase):
+class TwoCellsTestBase(test_robustness.RobustnessTestBase):
 
     NUMBER_OF_CELLS = 2
     CAST_AS_CALL = False
@@ -50,8 +50,16 @@ class MultiCellTest(test_robustness.RobustnessTestBase):
         self._start_compute('host2', cell_name='cell2')
         self._start_compute('host3', cell_name='cell2')
 
+    # These tests report two of the three hosts down (over the default
+    # [hoststatus] max_down_fraction) and assert that a report reads only
+    # the host's cell: the runaway guard, which reads every cell, is
+    # turned off here and tested across the cells by RunawayGuardCellsTest.
+    MAX_DOWN_FRACTION = 1.0
+
     def setUp(self):
         super().setUp()
+        self.flags(max_down_fraction=self.MAX_DOWN_FRACTION,
+                   group='hoststatus')
         self.in_cell1 = self._boot('host1', 'in-cell1')['id']
         self.in_cell2 = self._boot('host2', 'in-cell2')['id']
         # Rows of cell1 that name host2, as a host moved to another cell
@@ -101,6 +109,9 @@ class MultiCellTest(test_robustness.RobustnessTestBase):
     def _assert_cell2_untouched(self, before):
         after = self._snapshot()
         self.assertEqual(before['cell2'], after['cell2'])
+
+
+class MultiCellTest(TwoCellsTestBase):
 
     def test_only_the_host_cell_is_touched(self):
         self.assertEqual(
@@ -266,4 +277,36 @@ class MultiCellTest(test_robustness.RobustnessTestBase):
         retry = self._report_host_down('host2')
         self.assertEqual([self.in_cell2],
                          [i['id'] for i in retry['instances_changed']])
+        self.assertEqual((False, None, True), self._service_row('host2'))
+
+
+class RunawayGuardCellsTest(TwoCellsTestBase):
+    """The runaway guard counts the hosts of every cell."""
+
+    MAX_DOWN_FRACTION = 0.5
+
+    def test_reports_of_other_cells_count(self):
+        # host1 (cell1) down: 1 of 3, within half.
+        self._report_host_down('host1')
+        before = self._snapshot()
+
+        with self._statements_by_cell() as statements:
+            response = self._put('host2', test_robustness.REPORT)
+
+        message = self.assertFault(response, 409)
+        self.assertIn('2 of the 3 nova-compute services', message)
+        self.assertUnchanged(before)
+        # The request read each cell's services once: a constant number
+        # of statements per cell.
+        me = threading.get_ident()
+        for cell_name in ('cell1', 'cell2'):
+            self.assertEqual(
+                1, len([s for thread, s in statements[cell_name]
+                        if thread == me and s.lstrip().startswith(
+                            'SELECT services.host, services.forced_down')]),
+                cell_name)
+        # A repeated report of host1 is neither refused nor counted again.
+        self._report_host_down('host1')
+        # Forced, it goes through.
+        self._put_host('host2', {'host_down_reported': True, 'force': True})
         self.assertEqual((False, None, True), self._service_row('host2'))

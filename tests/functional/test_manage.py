@@ -16,6 +16,8 @@ import io
 
 import fixtures
 
+from nova import context as nova_context
+
 from nova_hoststatus import db
 from nova_hoststatus import manage
 from nova_hoststatus import prefault
@@ -72,3 +74,19 @@ class RecordCommandsTest(base.HostStatusTestBase):
         self._run('purge', purge_all=True)
 
         self.assertEqual(set(), self._records())
+
+
+class DbCommandsTest(base.HostStatusTestBase):
+
+    def test_sync_is_idempotent(self):
+        # The test base synced once already; again changes nothing.
+        out = self.useFixture(fixtures.MonkeyPatch('sys.stdout',
+                                                   io.StringIO())).new_value
+        context = nova_context.get_admin_context()
+        db.host_attribute_set(context, 'host1', db.HOST_STATUS_TOLD, 'UP')
+
+        self.assertEqual(0, manage.DbCommands().sync())
+
+        self.assertIn('nova-hoststatus', out.getvalue())
+        self.assertEqual({'host1': 'UP'}, db.host_attributes_get(
+            context, db.HOST_STATUS_TOLD))

@@ -438,6 +438,9 @@ class EmissionStatementCountTest(NotificationTestBase):
 
     def setUp(self):
         super().setUp()
+        # The deployment's only compute: any report of it is over the
+        # default [hoststatus] max_down_fraction.
+        self.flags(max_down_fraction=1.0, group='hoststatus')
         self.held = self._hold_notifications()
 
     def _send_and_count(self, count):
@@ -492,6 +495,9 @@ class HostFaultNotificationSampleTest(SampleVerifying, NotificationTestBase):
 
     def setUp(self):
         super().setUp()
+        # The deployment's only compute: any report of it is over the
+        # default [hoststatus] max_down_fraction.
+        self.flags(max_down_fraction=1.0, group='hoststatus')
         self.flags(host='fake-mini')
         self.useFixture(fixtures.MockPatch(
             'oslo_utils.timeutils.utcnow',
@@ -534,10 +540,43 @@ class HostFaultNotificationSampleTest(SampleVerifying, NotificationTestBase):
         self.assertEqual(
             ['host_status-update.json'],
             host_status_obj.HostStatusNotification.samples)
+        self.assertEqual(
+            ['host_fault-refuse.json'],
+            notification_obj.HostFaultRefusedNotification.samples)
         for sample in (notification_obj.HostFaultNotification.samples +
+                       notification_obj.HostFaultRefusedNotification.samples +
                        notification_obj.HostRecoveryNotification.samples +
                        host_status_obj.HostStatusNotification.samples):
             self.assertTrue(os.path.exists(os.path.join(SAMPLES, sample)))
+
+
+class HostFaultRefuseSampleTest(SampleVerifying, NotificationTestBase):
+    """host_fault.refuse matches its sample."""
+
+    HOSTS = ('host1', 'host2', 'host3', 'host4')
+
+    def setUp(self):
+        super().setUp()
+        self.flags(host='fake-mini')
+        self.useFixture(fixtures.MockPatch(
+            'oslo_utils.timeutils.utcnow',
+            return_value=test_services.fake_utcnow()))
+        patcher = mock.patch(
+            'oslo_context.context.generate_request_id',
+            return_value='req-5b6c791d-5709-4f36-8fbe-c3e02869e35d')
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def test_refuse(self):
+        self._report_host_down('host1')
+        self._report_host_down('host2')
+        self._put_host('host3', {'host_down_reported': True,
+                                 'reason': 'power supply failure'},
+                       status=409)
+        self.assertTrue(emitter.EMITTER.join(timeout=10))
+        self._verify_notification(
+            'host_fault-refuse',
+            actual=self._versioned('host_fault.refuse')[0])
 
 
 class HostRecoverNotificationSampleTest(SampleVerifying,
@@ -721,6 +760,9 @@ class InstanceUpdatePayloadTest(NotificationTestBase):
 
     def setUp(self):
         super().setUp()
+        # The deployment's only compute: any report of it is over the
+        # default [hoststatus] max_down_fraction.
+        self.flags(max_down_fraction=1.0, group='hoststatus')
         self.flags(notification_format='both', group='notifications')
         # Booted: a BDM, an info cache, a flavor from the API.
         self._boot('host1', 'booted')

@@ -181,7 +181,10 @@ class HostEvacuateTest(base.HostStatusTestBase):
             ('host1', {'host': 'host9'}, 404),
             ('host1', {'servers': []}, 400),
             ('host1', {'servers': ['not-a-uuid']}, 400),
-            ('host1', {'force': True}, 400),
+            # force is a boolean; stock evacuate's other fields are not
+            # this API's.
+            ('host1', {'force': 'maybe'}, 400),
+            ('host1', {'onSharedStorage': True}, 400),
         ]
         for host, body, status in refusals:
             fault = self._evacuate_host(host, body, status=status)

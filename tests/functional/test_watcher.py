@@ -17,14 +17,20 @@ moves its last heartbeat.
 """
 
 import datetime
+import threading
 import time
 
+from unittest import mock
+
 import fixtures
+import oslo_messaging as messaging
 from oslo_utils import timeutils
 
 from nova import context as nova_context
 
 from nova_hoststatus import db
+from nova_hoststatus.notifications import emitter
+from nova_hoststatus.notifications import host_status
 from nova_hoststatus.watcher import cmd
 from nova_hoststatus.watcher import watcher
 from tests.functional import base
@@ -125,8 +131,10 @@ class WatcherTest(test_host_status.HostStatusUpdateTestBase):
         second.check(self.context)
 
         self._stale()
-        self.assertEqual(first.check(self.context),
-                         second.check(self.context))
+        self.assertEqual([('host1', UP, UNKNOWN)],
+                         first.check(self.context))
+        # The standby neither tells nor keeps anything.
+        self.assertEqual([], second.check(self.context))
         # _told() asserts each server was told exactly once.
         self.assertEqual((UP, UNKNOWN, None), self._told())
 
@@ -134,6 +142,121 @@ class WatcherTest(test_host_status.HostStatusUpdateTestBase):
         first.stop()
         self._heartbeat(0)
         second.check(self.context)
+        self.assertEqual((UNKNOWN, UP, None), self._told())
+
+    def test_lost_lock(self):
+        self.flags(coordination_url='file://%s' % self.useFixture(
+            fixtures.TempDir()).path, group='hoststatus')
+        leader, standby = self._watcher(), self._watcher()
+        leader.check(self.context)
+        standby.check(self.context)
+
+        # The backend frees the leader's lock (its connection closed, its
+        # lease expired); the standby takes it, and the old leader checks
+        # while the standby tells.
+        leader._lock.release()
+        self._stale()
+        send = host_status.send
+        during = []
+
+        def leader_checks_meanwhile(*args, **kwargs):
+            if not during:
+                during.append(None)
+                during[0] = leader.check(self.context)
+            return send(*args, **kwargs)
+
+        with mock.patch.object(host_status, 'send',
+                               side_effect=leader_checks_meanwhile):
+            self.assertEqual([('host1', UP, UNKNOWN)],
+                             standby.check(self.context))
+        self.assertEqual([[]], during)
+        self.assertEqual((UP, UNKNOWN, None), self._told())
+
+        # It tells again once it has the lock again.
+        standby.stop()
+        self._heartbeat(0)
+        self.assertEqual([('host1', UNKNOWN, UP)],
+                         leader.check(self.context))
+        self.assertEqual((UNKNOWN, UP, None), self._told())
+
+    def test_restart_during_an_outage(self):
+        before = self._watcher()
+        before.check(self.context)
+        self._stale()
+        before.check(self.context)
+        self.assertEqual((UP, UNKNOWN, None), self._told())
+        before.stop()
+
+        # Back while no watcher ran: the next one tells, once.
+        self._heartbeat(0)
+        after = self._watcher()
+        self.assertEqual([('host1', UNKNOWN, UP)], after.check(self.context))
+        self.assertEqual((UNKNOWN, UP, None), self._told())
+        self.assertEqual([], after.check(self.context))
+        self.assertIsNone(self._told())
+
+    def test_restart_tells_nothing_twice(self):
+        before = self._watcher()
+        before.check(self.context)
+        self._stale()
+        before.check(self.context)
+        self._told()
+        before.stop()
+
+        self.assertEqual([], self._watcher().check(self.context))
+        self.assertIsNone(self._told())
+
+    def test_crashed_leader(self):
+        self.flags(coordination_url='file://%s' % self.useFixture(
+            fixtures.TempDir()).path, group='hoststatus')
+        leader, standby = self._watcher(), self._watcher()
+        leader.check(self.context)
+        self._stale()
+        leader.check(self.context)
+        self._told()
+
+        # The leader dies holding the lock; the host comes back before the
+        # backend frees it.
+        self._heartbeat(0)
+        self.assertEqual([], standby.check(self.context))
+        self.assertIsNone(self._told())
+        leader._lock.release()
+        leader._leading = False
+
+        self.assertEqual([('host1', UNKNOWN, UP)],
+                         standby.check(self.context))
+        self.assertEqual((UNKNOWN, UP, None), self._told())
+
+    def test_failed_send_told_at_next_check(self):
+        watching = self._watcher()
+        watching.check(self.context)
+        self._stale()
+        with mock.patch.object(host_status, 'send',
+                               side_effect=messaging.MessageDeliveryFailure):
+            self.assertEqual([], watching.check(self.context))
+        self.assertIsNone(self._told())
+
+        self.assertEqual([('host1', UP, UNKNOWN)],
+                         watching.check(self.context))
+        self.assertEqual((UP, UNKNOWN, None), self._told())
+
+    def test_compares_with_what_nova_api_told(self):
+        watching = self._watcher()
+        watching.check(self.context)
+        self._stale()
+        watching.check(self.context)
+        self._told()
+        # Within one interval nova-api tells UNKNOWN to MAINTENANCE and
+        # back to UNKNOWN; the watcher compares with the last.
+        self._put_host('host1', {'maintenance_mode': 'enable'})
+        self.assertEqual((UNKNOWN, MAINTENANCE, None), self._told())
+        self._put_host('host1', {'maintenance_mode': 'disable'})
+        self.assertEqual((MAINTENANCE, UNKNOWN, None), self._told())
+        self.assertEqual([], watching.check(self.context))
+
+        self._heartbeat(0)
+        self.assertEqual([('host1', UNKNOWN, UP)],
+                         watching.check(self.context))
         self.assertEqual((UNKNOWN, UP, None), self._told())
 
 
@@ -146,13 +269,32 @@ class WatcherServiceTest(test_host_status.HostStatusUpdateTestBase):
         service.start()
         self.addCleanup(service.stop)
         self.computes['host1'].stop()
-        self._wait_for(lambda: service.watcher._heartbeating)
+        self._wait_for(lambda: self._told_state('host1'))
 
         _last_heartbeat(self, self.computes['host1'].service_ref.id, STALE)
         self._wait_for(lambda: any(
             n['event_type'] == 'host_status.update'
             for n in self.notifier.versioned_notifications))
         self.assertEqual((UP, UNKNOWN, None), self._told())
+
+    def test_stop_sends_what_is_queued(self):
+        service = cmd.WatcherService()
+        service.start()
+        sending = threading.Event()
+        sent = []
+        emitter.EMITTER.submit(sending.wait, 5)
+        emitter.EMITTER.submit(sent.append, 'queued')
+        # Sent while stop() waits, not at exit (there is none under
+        # cotyledon's os._exit).
+        threading.Timer(0.2, sending.set).start()
+
+        service.stop()
+
+        self.assertEqual(['queued'], sent)
+
+    def _told_state(self, host):
+        return db.host_attributes_get(
+            nova_context.get_admin_context(), db.HOST_STATUS_TOLD).get(host)
 
     def _wait_for(self, condition):
         for _ in range(200):

@@ -409,7 +409,8 @@ class HostFailureFlowTest(FlowTestBase):
             task.execute(FAILED_HOST)
         self.assertEqual(
             [('PUT', '/os-hosts/host1', {'host': {
-                'host_down_reported': True, 'status': 'disable',
+                'host_down_reported': True, 'fenced': True,
+                'status': 'disable',
                 'reason': CONF.host_failure.service_disable_reason}})],
             self.routes.requests)
         self.assertEqual('stopped', _get(self.fake_client.servers.get(

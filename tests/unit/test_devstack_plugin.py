@@ -670,10 +670,14 @@ class DevstackPluginTest(testtools.TestCase):
         self.assertIn('ExecStart = %s/nova-compute' % BIN_DIR,
                       open(self._unit('n-cpu-1')).read())
         self.assertEqual(
-            ['systemctl daemon-reload'] +
+            [self._db_synced(), 'systemctl daemon-reload'] +
             ['systemctl restart devstack@%s.service' % name
              for name in sorted(SWAPPED)] + [self._watcher_started()],
             self._calls())
+
+    def _db_synced(self):
+        return ('/usr/local/bin/nova-hoststatus-manage --config-file %s db '
+                'sync' % self.nova_conf)
 
     def _watcher_started(self):
         return ('run_process hs-watcher /usr/local/bin/nova-hoststatus-'
@@ -724,7 +728,7 @@ class DevstackPluginTest(testtools.TestCase):
         self._stack(HOSTSTATUS_SERVICEGROUP_DRIVERS='False')
         self.assertEqual([], glob.glob(self._dropin('*')))
         self.assertEqual(self._installed(REPO_ROOT) +
-                         [self._watcher_started()],
+                         [self._db_synced(), self._watcher_started()],
                          self._calls())
         self.assertEqual('nova.wsgi.osapi_compute:application',
                          _ini(self.uwsgi_ini).get('uwsgi', 'module'))
@@ -803,7 +807,7 @@ class DevstackPluginTest(testtools.TestCase):
         self._stack(NOVA_NUM_CELLS='1', SHIM_NOVA_VERSION=GIT_NOVA)
         self.assertEqual(
             self._installed(REPO_ROOT) +
-            ['systemctl daemon-reload'] +
+            [self._db_synced(), 'systemctl daemon-reload'] +
             ['systemctl restart devstack@%s.service' % name
              for name in sorted(SWAPPED)] + [self._watcher_started()],
             self._calls())

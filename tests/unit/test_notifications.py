@@ -60,15 +60,44 @@ class EmitterTest(test.NoDBTestCase):
         self.emitter.submit(self.sent.append, 3)
         self.assertEqual(1, len(held))
 
+    def _waits(self):
+        return self.useFixture(fixtures.MockPatch(
+            'nova_hoststatus.notifications.emitter._wait_before_retry')).mock
+
     def test_a_failure_does_not_stop_the_rest(self):
+        waits = self._waits()
         held = self._hold()
-        self.emitter.submit(mock.Mock(side_effect=ValueError))
+        failing = mock.Mock(side_effect=ValueError)
+        self.emitter.submit(failing)
         self.emitter.submit(self.sent.append, 1)
 
         held.pop()()
 
         self.assertEqual([1], self.sent)
         self.assertTrue(self.emitter.join(timeout=0))
+        # Tried as often as configured, with a wait between two tries.
+        self.assertEqual(3, failing.call_count)
+        self.assertEqual([mock.call(1), mock.call(2)], waits.call_args_list)
+
+    def test_a_failed_send_is_tried_again(self):
+        waits = self._waits()
+        held = self._hold()
+        flaky = mock.Mock(side_effect=[ValueError, None])
+        self.emitter.submit(flaky, 'batch')
+        self.emitter.submit(self.sent.append, 1)
+
+        held.pop()()
+
+        self.assertEqual([mock.call('batch')] * 2, flaky.call_args_list)
+        self.assertEqual([1], self.sent)
+        waits.assert_called_once_with(1)
+
+    def test_waits_are_bounded(self):
+        sleep = self.useFixture(fixtures.MockPatch('time.sleep')).mock
+        for attempt in (1, 2, 3, 4, 5, 9):
+            emitter._wait_before_retry(attempt)
+        self.assertEqual([1, 2, 4, 8, 10, 10],
+                         [one.args[0] for one in sleep.call_args_list])
 
     def test_sends_at_once_without_executor(self):
         self.stub_out('nova_hoststatus.compat.spawn',
@@ -126,7 +155,7 @@ class HostUpdatedTest(test.NoDBTestCase):
         self.assertEqual(1, self.submit.call_count)
         (func, context, service, changes, action, reason, changed_at,
          changed, target, _host_statuses,
-         _retold) = self.submit.call_args.args
+         _retold, _fenced) = self.submit.call_args.args
         self.assertIs(host_fault.send, func)
         # The worker's own copy of the request's context (another thread
         # must not share it), which its service copy is bound to.
@@ -185,7 +214,7 @@ class HostUpdatedTest(test.NoDBTestCase):
         self.assertEqual('report', fault.action)
         self.assertEqual([UUID], fault.instance_uuids)
         self.assertEqual([self._change()], changed)
-        self.assertTrue(self.submit.call_args.args[-1])
+        self.assertTrue(self.submit.call_args.args[-2])
 
     def test_clear(self):
         host_fault.host_updated(self.context, self.service,
@@ -223,6 +252,27 @@ class ConsumerEndpointTest(test.NoDBTestCase):
     def _info(self, event_type, payload):
         self.endpoint.info({}, 'nova-api:api1', event_type, payload,
                            {'timestamp': 'now'})
+
+    def _host_status(self, status, previous, changed_at):
+        self._info('host_status.update', {'nova_object.data': {
+            'instance_uuid': UUID, 'project_id': 'p1', 'user_id': 'u',
+            'host': 'host1', 'host_status': status,
+            'previous_host_status': previous, 'reason': None,
+            'changed_at': changed_at}})
+
+    def test_host_status_arriving_late_is_ignored(self):
+        # A clear served by one nova-api worker arrives before the report
+        # queued earlier in another.
+        self._host_status('UP', 'DOWN', '2026-01-01T00:00:05Z')
+        self._host_status('DOWN', 'UP', '2026-01-01T00:00:01Z')
+
+        self.assertEqual({}, dict(self.endpoint.host_status))
+        self.assertIn('ignored, a later change was told',
+                      self.out.getvalue().splitlines()[-1])
+
+        self._host_status('UNKNOWN', 'UP', '2026-01-01T00:00:09Z')
+        self.assertEqual({UUID: ('host1', 'UNKNOWN')},
+                         self.endpoint.host_status['p1'])
 
     def test_down_and_up_again(self):
         self._info('host_fault.report', {'nova_object.data': {

@@ -28,10 +28,12 @@ from nova_hoststatus.objects import notification
 # A field, a field's type or a payload's SCHEMA changed: bump the object's
 # VERSION (with a line in its version history), then update its hash here.
 object_data = {
-    'HostFault': '1.0-e103bb021d81e8ad70d0b1912608bdbe',
-    'HostFaultEventType': '1.1-e29051731e28978ed9f8c0c684030d00',
+    'HostFault': '1.1-27bd09677f27062ef85e1182c93c940a',
+    'HostFaultEventType': '1.2-df3cf8f72cc484a902040d2e70c7baf2',
     'HostFaultNotification': '1.0-a73147b93b520ff0061865849d3dfa56',
-    'HostFaultPayload': '1.0-f871d64ef307e385b3a9509db323e23d',
+    'HostFaultPayload': '1.1-3c49afa72263a6702c9fa84f929634fd',
+    'HostFaultRefusedNotification': '1.0-a73147b93b520ff0061865849d3dfa56',
+    'HostFaultRefusedPayload': '1.0-53ae070661cf64118dd20cf333914f52',
     'HostRecoveryNotification': '1.0-a73147b93b520ff0061865849d3dfa56',
     'HostRecoveryPayload': '1.0-264e95f1b37d34b06821b2c9691baabc',
     'HostRecoveryServerPayload': '1.0-3beee7d5f4bbc400f7265a140f9cad4f',
@@ -41,6 +43,8 @@ object_data = {
 
 CLASSES = (host_fault.HostFault, notification.HostFaultEventType,
            notification.HostFaultPayload, notification.HostFaultNotification,
+           notification.HostFaultRefusedPayload,
+           notification.HostFaultRefusedNotification,
            notification.HostRecoveryNotification,
            notification.HostRecoveryPayload,
            notification.HostRecoveryServerPayload,
@@ -53,7 +57,8 @@ def _host_fault(**updates):
         reporter_user_id='user', reporter_project_id='project',
         request_id='req-1', changed_at=timeutils.utcnow(),
         target_vm_state='stopped', target_power_state=4,
-        instance_uuids=['178b0921-8f85-4257-88b6-2e743b5a975c'])
+        instance_uuids=['178b0921-8f85-4257-88b6-2e743b5a975c'],
+        fenced=True)
     values.update(updates)
     return host_fault.HostFault(**values)
 

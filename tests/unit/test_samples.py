@@ -97,7 +97,8 @@ class PolicySampleTest(GeneratorTestCase):
                           'nova_hoststatus:os-hosts:show',
                           'nova_hoststatus:os-hosts:update',
                           'nova_hoststatus:os-hosts:report-host-down',
-                          'nova_hoststatus:os-hosts:evacuate'],
+                          'nova_hoststatus:os-hosts:evacuate',
+                          'nova_hoststatus:os-hosts:force'],
                          [rule.name for rule in rules])
         for rule in rules:
             self.assertIn('#"%s": "%s"\n' % (rule.name, rule.check_str),

@@ -59,7 +59,8 @@ class PolicyDefaultsTest(testtools.TestCase):
                  if rule.name != base_policies.SERVICE_OR_ADMIN}
         self.assertEqual({hosts_policies.SHOW, hosts_policies.UPDATE,
                           hosts_policies.REPORT_HOST_DOWN,
-                          hosts_policies.EVACUATE}, set(rules))
+                          hosts_policies.EVACUATE, hosts_policies.FORCE},
+                         set(rules))
         for rule in rules.values():
             self.assertEqual('rule:context_is_admin', rule.check_str)
             self.assertEqual(['project'], rule.scope_types)

@@ -462,6 +462,11 @@ class Deployment(object):
         def api():
             log = 'setup-nova-api.log'
             self.call(manage + ['api_db', 'sync'], log)
+            # The package's own table, beside Nova's.
+            self.call([os.path.join(self.bin(None), 'nova-hoststatus-manage'),
+                       '--config-file', os.path.join(self.etc, 'nova',
+                                                     'nova.conf'),
+                       'db', 'sync'], log)
             self.call(manage + ['cell_v2', 'map_cell0',
                                 '--database_connection',
                                 self.db_url('nova_cell0')], log)

@@ -14,8 +14,8 @@
 
 Served by gunicorn in place of
 ``nova_hoststatus.servicegroup.wsgi:application`` by
-``tools/run-local-cloud.sh soak`` only; nothing of it is deployed. The soak
-arms a fault by creating a file named after it in
+``tools/run-local-cloud.sh soak`` and ``masakari`` only; nothing of it is
+deployed. A scenario arms a fault by creating a file named after it in
 ``$HOSTSTATUS_SOAK_FAULTS``; the first worker to take it (an atomic
 rename) acts on it in its next host update or host evacuation:
 
@@ -27,7 +27,11 @@ rename) acts on it in its next host update or host evacuation:
 ``api-killed-in-evacuate``
     in a host evacuation, once every server is marked and handed to
     Nova's evacuate, before the answer: what it sent is the watcher's to
-    follow, and the caller, cut off, calls again.
+    follow, and the caller, cut off, calls again;
+``api-evacuate-cell-unavailable``
+    a host evacuation answers 503 as when the database of the host's cell
+    cannot be reached, nothing done: the masakari scenario's retried
+    notification.
 """
 
 import os
@@ -35,6 +39,7 @@ import signal
 
 from nova_hoststatus.servicegroup import wsgi
 
+from nova_hoststatus import exception
 from nova_hoststatus.hostfault import api as hostfault_api
 from nova_hoststatus.recovery import api as recovery_api
 
@@ -62,8 +67,10 @@ def _commit_with_faults(self, *args, **kwargs):
     return result
 
 
-def _evacuate_with_faults(self, *args, **kwargs):
-    results = _evacuate(self, *args, **kwargs)
+def _evacuate_with_faults(self, context, host, *args, **kwargs):
+    if _taken('api-evacuate-cell-unavailable'):
+        raise exception.CellUnavailable(cell='(armed fault)', host=host)
+    results = _evacuate(self, context, host, *args, **kwargs)
     if _taken('api-killed-in-evacuate'):
         os.kill(os.getpid(), signal.SIGKILL)
     return results

@@ -357,21 +357,30 @@ SCENARIOS = {
                   SINGLE: (('host1', 'host2'),)}),
     # Nova's fake driver cannot restart a compute in a new process (its
     # node gets a new uuid): every fault needs a host that has not failed.
-    # The package's flow recovers a host of cell2, the stock flow two
-    # hosts of cell1 in turn.
+    # In order: the package's flow recovers a host, the stock flow two
+    # hosts in turn; then, with the package's flow again and each onto the
+    # host the previous one recovered onto: a notification retried, an
+    # engine killed mid-flow, and a segment whose recovery method is
+    # reserved_host, its spare the reserved host.
     'masakari': Scenario(
         'local_cloud.masakari_scenario',
         'Masakari recovers hosts, with and without the package',
         cells={SUPERCONDUCTOR: (('cell1', ('host1', 'host2', 'host3')),
-                                ('cell2', ('host4', 'host5'))),
-               SINGLE: (('cell1', ('host1', 'host2', 'host3', 'host4')),)},
+                                ('cell2', ('host4', 'host5', 'host6',
+                                           'host7', 'host8'))),
+               SINGLE: (('cell1', ('host1', 'host2', 'host3', 'host4',
+                                   'host5', 'host6', 'host7')),)},
         failures={SUPERCONDUCTOR: (('host4', 'host5'), ('host1', 'host2'),
-                                   ('host2', 'host3')),
+                                   ('host2', 'host3'), ('host5', 'host6'),
+                                   ('host6', 'host7'), ('host7', 'host8')),
                   SINGLE: (('host1', 'host2'), ('host2', 'host3'),
-                           ('host3', 'host4'))},
+                           ('host3', 'host4'), ('host4', 'host5'),
+                           ('host5', 'host6'), ('host6', 'host7'))},
         extra_services=('masakari-api', 'masakari-engine'),
-        # As Nova 33 and older run it (they run every Nova process so).
-        overrides={'nova-api': {'threading': EVENTLET}},
+        # As Nova 33 and older run it (they run every Nova process so),
+        # with the fault of the retried notification armed in it.
+        overrides={'nova-api': {'threading': EVENTLET,
+                                'wsgi': 'local_cloud.faults:application'}},
         # Masakari's stock flow waits for Nova to see a host down; a short
         # liveness keeps that wait short.
         nova_options={'DEFAULT': {'report_interval': 2,

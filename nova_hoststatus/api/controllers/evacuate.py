@@ -15,6 +15,8 @@
 A route of its own (stock Nova has no such path), at every microversion.
 """
 
+from oslo_utils import strutils
+
 from nova.api.openstack import wsgi
 from nova.api import validation
 from nova import exception as nova_exception
@@ -64,11 +66,16 @@ class HostEvacuateController(wsgi.Controller):
         # not find evacuation reopened here. It evacuates servers of any
         # project, so with no server as target.
         context.can(evacuate_policies.BASE_POLICY_NAME, target={})
+        force = body['evacuate'].get('force')
+        force = force is not None and strutils.bool_from_string(
+            force, strict=True)
+        if force:
+            context.can(hosts_policies.FORCE, target={})
         destination = body['evacuate'].get('host')
         try:
             evacuations = self.recovery_api.evacuate(
                 context, id, destination=destination,
-                servers=body['evacuate'].get('servers'))
+                servers=body['evacuate'].get('servers'), force=force)
         except (nova_exception.Invalid, nova_exception.NotFound,
                 exception.HostConflict, exception.CellUnavailable) as exc:
             raise hosts.http_error(exc)

@@ -22,6 +22,7 @@ GET /os-hosts/{host_name} keeps its meaning.
 
 from oslo_serialization import jsonutils
 from oslo_utils import strutils
+from oslo_utils import timeutils
 import webob.exc
 
 from nova.api.openstack import wsgi
@@ -41,6 +42,17 @@ def _enabled(value):
     return None if value is None else value.lower() == 'enable'
 
 
+def _bool(update, key):
+    value = update.get(key)
+    if value is None:
+        return None
+    return strutils.bool_from_string(value, strict=True)
+
+
+def _isotime(value):
+    return value and timeutils.normalize_time(value).isoformat() + 'Z'
+
+
 def _view(state):
     host = {
         'host': state.host,
@@ -50,6 +62,18 @@ def _view(state):
         'maintenance_mode': 'enabled' if state.maintenance else 'disabled',
         'host_down_reported': state.forced_down,
     }
+    if state.fault is not None:
+        host['reported_at'] = _isotime(state.fault.reported_at)
+        host['fenced'] = bool(state.fault.fenced)
+        host['contradicted'] = state.contradicted_at is not None
+        host['contradicted_at'] = _isotime(state.contradicted_at)
+    if state.restored is not None:
+        host['instances_restored'] = [
+            {'id': uuid, 'project_id': project_id,
+             'pre_fault_vm_state': vm_state,
+             'result': 'skipped' if error else 'started',
+             'message': error}
+            for uuid, project_id, vm_state, error in state.restored]
     if state.recovery is not None:
         host['recovery'] = [
             {'id': server.uuid, 'project_id': server.project_id,
@@ -117,17 +141,28 @@ class HostStatusController(wsgi.Controller):
             context.can(hosts_policies.UPDATE, target={})
         if 'host_down_reported' in update:
             context.can(hosts_policies.REPORT_HOST_DOWN, target={})
-        host_down_reported = update.get('host_down_reported')
-        if host_down_reported is not None:
-            host_down_reported = strutils.bool_from_string(
-                host_down_reported, strict=True)
+        host_down_reported = _bool(update, 'host_down_reported')
+        force, fenced, restore = (_bool(update, key)
+                                  for key in ('force', 'fenced', 'restore'))
+        if (force is not None or fenced is not None) and \
+                host_down_reported is not True:
+            raise webob.exc.HTTPBadRequest(
+                explanation="'force' and 'fenced' go with "
+                            "'host_down_reported': true only.")
+        if restore is not None and host_down_reported is not False:
+            raise webob.exc.HTTPBadRequest(
+                explanation="'restore' goes with 'host_down_reported': "
+                            "false only.")
+        if force:
+            context.can(hosts_policies.FORCE, target={})
         try:
             state = self.host_fault_api.update(
                 context, id,
                 host_down_reported=host_down_reported,
                 enabled=_enabled(update.get('status')),
                 maintenance=_enabled(update.get('maintenance_mode')),
-                reason=update.get('reason'))
+                reason=update.get('reason'), force=bool(force),
+                fenced=bool(fenced), restore=bool(restore))
         except (nova_exception.Invalid, nova_exception.NotFound,
                 exception.HostConflict, exception.CellUnavailable) as exc:
             raise http_error(exc)

@@ -28,6 +28,8 @@ evacuate = {
                     'minItems': 1,
                     'uniqueItems': True,
                 },
+                # Evacuate a contradicted or unfenced host all the same.
+                'force': parameter_types.boolean,
             },
             'additionalProperties': False,
         },

@@ -27,6 +27,13 @@ update = {
                 'status': copy.deepcopy(_enable_disable),
                 'maintenance_mode': copy.deepcopy(_enable_disable),
                 'host_down_reported': parameter_types.boolean,
+                # With host_down_reported true: override the runaway guard;
+                # attest that the host was fenced.
+                'force': parameter_types.boolean,
+                'fenced': parameter_types.boolean,
+                # With host_down_reported false: start the servers the
+                # report stopped again, in place.
+                'restore': parameter_types.boolean,
                 # Why: kept as disabled_reason when this request disables
                 # the service, and carried by host fault notifications.
                 # Printable characters only, as nova's descriptions.
@@ -109,6 +116,20 @@ _server_recovery = {
     'additionalProperties': False,
 }
 
+_restored = {
+    'type': 'object',
+    'properties': {
+        'id': {'type': 'string', 'format': 'uuid'},
+        'project_id': {'type': ['string', 'null']},
+        'pre_fault_vm_state': {'type': ['string', 'null']},
+        'result': {'type': 'string', 'enum': ['started', 'skipped']},
+        'message': {'type': ['string', 'null']},
+    },
+    'required': ['id', 'project_id', 'pre_fault_vm_state', 'result',
+                 'message'],
+    'additionalProperties': False,
+}
+
 _host = {
     'type': 'object',
     'properties': {
@@ -122,6 +143,12 @@ _host = {
         'instances_changed': {'type': 'array', 'items': _instance_change},
         'instances_skipped': {'type': 'array', 'items': _instance_skip},
         'recovery': {'type': 'array', 'items': _server_recovery},
+        # While reported, when its servers have records of the report.
+        'reported_at': {'type': ['string', 'null']},
+        'fenced': {'type': 'boolean'},
+        'contradicted': {'type': 'boolean'},
+        'contradicted_at': {'type': ['string', 'null']},
+        'instances_restored': {'type': 'array', 'items': _restored},
     },
     'required': ['host', 'status', 'state', 'disabled_reason',
                  'maintenance_mode', 'host_down_reported'],
