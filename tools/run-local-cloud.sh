@@ -8,7 +8,7 @@
 # MariaDB. Everything is stopped at the end, whatever happens. See
 # doc/source/local-cloud.rst.
 #
-#   tools/run-local-cloud.sh [fault|masakari|guard|soak]
+#   tools/run-local-cloud.sh [fault|masakari|guard|soak|alarms]
 #
 # fault: a host of cell2 fails, a sample fault monitor reports it, owners
 # see SHUTOFF/DOWN, notifications arrive over RabbitMQ, the servers are
@@ -30,6 +30,10 @@
 # nova-api workers, killed processes, MariaDB and RabbitMQ restarted, then
 # load, for HOSTSTATUS_SOAK_SECONDS (180) (tools/local_cloud/soak.py).
 #
+# alarms: the fault scenario with Ceilometer's notification agent and Aodh;
+# the owners of two projects are alarmed through event alarms of their own,
+# timed from the fault (tools/local_cloud/alarms.py).
+#
 # What runs where is data, tools/local_cloud/topology.py, the Nova series
 # included; this script installs the system packages and the series' venv,
 # runs tools/local_cloud/deploy.py and stops everything it started.
@@ -41,12 +45,12 @@
 #                             (tools/series.sh)
 # HOSTSTATUS_CLOUD_LAYOUT     superconductor (default) or single: one cell,
 #                             whose database is also nova-api's
-# HOSTSTATUS_CLOUD_PORT_BASE  first of 10 loopback ports (default: the
-#                             first free 311N0..311N9 from 31100,
+# HOSTSTATUS_CLOUD_PORT_BASE  first of 11 loopback ports (default: the
+#                             first free block of 20 from 31100,
 #                             below Linux's ephemeral ports)
-# HOSTSTATUS_CLOUD_CACHE      where the Keystone and Masakari venvs are
-#                             kept (~/.cache/nova-hoststatus; Masakari's
-#                             one per series)
+# HOSTSTATUS_CLOUD_CACHE      where the Keystone, Masakari, Ceilometer and
+#                             Aodh venvs are kept (~/.cache/nova-hoststatus;
+#                             all but Keystone's one per series)
 # HOSTSTATUS_CLOUD_KEEP       True: keep the state directory (configuration,
 #                             logs; not the databases) after a success too
 
@@ -65,7 +69,7 @@ export PYTHONPATH=$REPO/tools${PYTHONPATH:+:$PYTHONPATH}
 # The topology is standard library only: it checks the arguments before
 # anything is installed.
 if ! python3 -m local_cloud.topology "$SCENARIO" "$LAYOUT" > /dev/null; then
-    echo "usage: $0 [fault|masakari|guard|soak]" >&2
+    echo "usage: $0 [fault|masakari|guard|soak|alarms]" >&2
     exit 2
 fi
 if [[ $(id -u) -ne 0 ]]; then

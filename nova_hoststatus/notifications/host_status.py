@@ -58,10 +58,14 @@ from nova_hoststatus.objects import host_status as host_status_obj
 CONF = nova_hoststatus.conf.CONF
 LOG = logging.getLogger(__name__)
 
-# The legacy event type: under compute.instance.* with Nova's legacy keys
-# (tenant_id, user_id, instance_id), which Ceilometer's default event
-# definitions read as the event's project, user and resource.
-LEGACY_EVENT_TYPE = 'compute.instance.host_status.update'
+# The legacy event type, with Nova's legacy keys (tenant_id, user_id,
+# instance_id): Ceilometer's default event traits read the first two as the
+# event's project and user. Not under compute.instance.*: Ceilometer's
+# default meter definitions take every compute.instance.* notification but
+# create.start and update for one with the instance's flavor (memory_mb,
+# vcpus...), and drop each sample of this one with a warning, several per
+# server.
+LEGACY_EVENT_TYPE = 'compute.host_status.update'
 
 
 def of(service, servicegroup_api):

@@ -246,7 +246,7 @@ class HostFaultNotificationTest(NotificationTestBase):
         self.assertFalse(_data(self._versioned('service.update')[0])[
             'forced_down'])
         self.assertEqual(
-            ['compute.instance.host_status.update'] * 4,
+            ['compute.host_status.update'] * 4,
             [n.event_type for n in self.notifier.notifications])
 
     def _assert_told(self, changed, old_states, previous_host_status):
@@ -307,7 +307,7 @@ class HostFaultNotificationTest(NotificationTestBase):
                                     self.other_project['id']: 'active'},
                           'DOWN')
         self.assertEqual(
-            ['compute.instance.host_status.update'] * 4 +
+            ['compute.host_status.update'] * 4 +
             ['compute.instance.update'] * 3,
             [n.event_type for n in self.notifier.notifications])
 
@@ -434,7 +434,7 @@ class HostFaultNotificationTest(NotificationTestBase):
         self._wait_until_sent()
         self.assertEqual([], self._versioned())
         self.assertEqual(
-            ['compute.instance.host_status.update'] * 4 +
+            ['compute.host_status.update'] * 4 +
             ['compute.instance.update'] * 3,
             [n.event_type for n in self.notifier.notifications])
 

@@ -35,6 +35,7 @@ SERVICES = {
     'image': 'glance',
     'network': 'neutron',
     'instance-ha': 'masakari',
+    'alarming': 'aodh',
 }
 
 

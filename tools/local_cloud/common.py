@@ -35,6 +35,9 @@ USERS = {
     # A fault monitor has a role of its own, which the policy rules of
     # doc/source/deploy.rst (least privilege) grant.
     'monitor': ('service', ['host_fault_monitor']),
+    # Telemetry's service users (the alarms scenario).
+    'ceilometer': ('service', ['admin', 'service']),
+    'aodh': ('service', ['admin', 'service']),
     'owner-a': ('project-a', ['member']),
     'owner-b': ('project-b', ['member']),
 }

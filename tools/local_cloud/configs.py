@@ -278,6 +278,139 @@ def masakari_flow_stock(d, cell, host):
                             d.cloud.scenario.masakari_stock_wait}})
 
 
+def telemetry_credentials(d, user):
+    """How Ceilometer and Aodh talk to other services."""
+    return {'service_credentials': {
+        'auth_type': 'password',
+        'auth_url': d.keystone_url,
+        'username': user,
+        'password': d.password,
+        'project_name': 'service',
+        'user_domain_id': 'default',
+        'project_domain_id': 'default',
+        'region_name': 'RegionOne',
+        'interface': 'public',
+    }}
+
+
+def ceilometer_conf(d, cell, host):
+    etc = os.path.join(d.etc, 'ceilometer')
+    return ini({
+        'DEFAULT': {
+            'transport_url': d.rabbit_url(topology.TOP_VHOST),
+            'pipeline_cfg_file': os.path.join(etc, 'pipeline.yaml'),
+            'event_pipeline_cfg_file': os.path.join(etc,
+                                                    'event_pipeline.yaml'),
+            # Its listener runs up to max_parallel_requests (64) batches at
+            # once, each publishing through oslo.messaging's connection
+            # pool: with the default 30 the pool warns at each burst.
+            'rpc_conn_pool_size': 64,
+        },
+        'notification': {'workers': 1},
+        # Nova's legacy notifications (compute.instance.update, which
+        # Doctor's consumer alarms on) come on the first topic, its
+        # versioned ones (host_status.update) on the second: Nova's
+        # [notifications] notification_format = both sends both.
+        'oslo_messaging_notifications': {
+            'topics': 'notifications,versioned_notifications'},
+        'event': {'definitions_cfg_file': os.path.join(
+            etc, 'event_definitions.yaml')},
+    }, telemetry_credentials(d, 'ceilometer'))
+
+
+def ceilometer_event_pipeline(d, cell, host):
+    """Every event to Aodh's listener, as OPNFV Doctor publishes them."""
+    return ('---\n'
+            'sources:\n'
+            '    - name: event_source\n'
+            '      events:\n'
+            '          - "*"\n'
+            '      sinks:\n'
+            '          - event_sink\n'
+            'sinks:\n'
+            '    - name: event_sink\n'
+            '      publishers:\n'
+            '          - notifier://?topic=alarm.all\n')
+
+
+def ceilometer_pipeline(d, cell, host):
+    """Samples of every meter to a file of the logs: no Gnocchi here."""
+    return ('---\n'
+            'sources:\n'
+            '    - name: meter_source\n'
+            '      meters:\n'
+            '          - "*"\n'
+            '      sinks:\n'
+            '          - meter_sink\n'
+            'sinks:\n'
+            '    - name: meter_sink\n'
+            '      publishers:\n'
+            '          - file://%s\n'
+            % os.path.join(d.logs, 'ceilometer-samples'))
+
+
+def ceilometer_event_definitions(d, cell, host):
+    """Ceilometer's own event definitions, then the package's.
+
+    As a deployer adds them: Ceilometer reads one file, and a later
+    definition of an event type wins over an earlier one.
+    """
+    d.venvs['ceilometer'].result()
+    ceilometer = subprocess.run(
+        [os.path.join(d.bin('ceilometer'), 'python'), '-c',
+         'import os, ceilometer.pipeline; print(os.path.join(os.path.'
+         'dirname(ceilometer.pipeline.__file__), "data", '
+         '"event_definitions.yaml"))'],
+        check=True, capture_output=True, text=True).stdout.strip()
+    with open(ceilometer) as f:
+        text = f.read()
+    with open(os.path.join(topology.REPO, EVENT_DEFINITIONS)) as f:
+        package = f.read()
+    # Ours are a list too: its items go on after Ceilometer's.
+    return text.rstrip('\n') + '\n' + package.split('---\n', 1)[-1]
+
+
+def aodh_conf(d, cell, host):
+    etc = os.path.join(d.etc, 'aodh')
+    return ini({
+        'DEFAULT': {
+            'transport_url': d.rabbit_url(topology.TOP_VHOST),
+            # aodh-api's; its services have their own (--log-file).
+            'log_file': os.path.join(d.logs, 'aodh-api.log'),
+            # The listener reads a project's event alarms from the
+            # database for each of its events: an alarm works as soon as
+            # its owner has created it (Aodh caches them 60 s by default).
+            'event_alarm_cache_ttl': 0,
+        },
+        'api': {'auth_mode': 'keystone',
+                'paste_config': os.path.join(etc, 'api-paste.ini')},
+        'database': {'connection': d.db_url('aodh')},
+        'listener': {'event_alarm_topic': 'alarm.all'},
+    }, authtoken(d, 'aodh'), telemetry_credentials(d, 'aodh'))
+
+
+def aodh_api_paste(d, cell, host):
+    """Aodh's api-paste.ini; its middlewares read the cloud's aodh.conf.
+
+    They read /etc/aodh/aodh.conf otherwise (oslo_config_project).
+    """
+    d.venvs['aodh'].result()
+    found = subprocess.run(
+        [os.path.join(d.bin('aodh'), 'python'), '-c',
+         'import os, aodh.api; print(os.path.join(os.path.dirname('
+         'aodh.api.__file__), "api-paste.ini"))'],
+        check=True, capture_output=True, text=True).stdout.strip()
+    with open(found) as f:
+        text = f.read()
+    return text.replace(
+        'oslo_config_project = aodh\n',
+        'oslo_config_project = aodh\noslo_config_file = %s\n'
+        % os.path.join(d.etc, 'aodh', 'aodh.conf'))
+
+
+# The package's Ceilometer event definitions, as a deployer adds them.
+EVENT_DEFINITIONS = 'etc/nova-hoststatus/ceilometer/event_definitions.yaml'
+
 FILES = {
     'keystone/keystone.conf': keystone_conf,
     'placement/placement.conf': placement_conf,
@@ -296,4 +429,10 @@ FILES = {
     'masakari/masakari.conf': masakari_conf,
     'masakari/flow-nova-hoststatus.conf': masakari_flow_package,
     'masakari/flow-stock.conf': masakari_flow_stock,
+    'ceilometer/ceilometer.conf': ceilometer_conf,
+    'ceilometer/event_pipeline.yaml': ceilometer_event_pipeline,
+    'ceilometer/event_definitions.yaml': ceilometer_event_definitions,
+    'ceilometer/pipeline.yaml': ceilometer_pipeline,
+    'aodh/aodh.conf': aodh_conf,
+    'aodh/api-paste.ini': aodh_api_paste,
 }

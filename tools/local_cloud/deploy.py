@@ -52,7 +52,7 @@ from local_cloud import topology
 REPO = topology.REPO
 # Below Linux's ephemeral ports (32768-60999): a port found free there may
 # be taken as the source port of a connection before its service binds it.
-PORT_BLOCKS = range(31100, 32000, 10)
+PORT_BLOCKS = range(31100, 32000, 20)
 DRIVER_LOG = 'nova_hoststatus.servicegroup.drivers.db.DbDriver in'
 # Nova's switch between native threads and eventlet.
 THREADING_SWITCH = 'OS_NOVA_DISABLE_EVENTLET_PATCHING'

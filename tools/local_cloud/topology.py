@@ -64,7 +64,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 
 # One block of loopback ports, in this order from the base port.
 PORTS = ('keystone', 'placement', 'nova-api', 'image', 'network',
-         'rabbitmq', 'rabbitmq-dist', 'epmd', 'mariadb', 'masakari-api')
+         'rabbitmq', 'rabbitmq-dist', 'epmd', 'mariadb', 'masakari-api',
+         'aodh-api')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,6 +154,15 @@ VENVS = {
                      'import masakari, masakariclient, '
                      'nova_hoststatus.masakari.tasks',
                      with_checkout=True, pinned=('masakari', 'nova')),
+    # Telemetry's release of the series, as the series' constraints pin it:
+    # Ceilometer's notification agent and Aodh's services, each in its own
+    # venv. aodhclient, which `openstack alarm create` runs, is there for
+    # a look at a kept cloud's alarms; the scenario uses Aodh's REST API.
+    'ceilometer': Venv(('ceilometer',), 'import ceilometer.notification',
+                       pinned=('ceilometer',)),
+    'aodh': Venv(('aodh', 'aodhclient', 'gunicorn', 'PyMySQL'),
+                 'import aodh.event, aodhclient, gunicorn, pymysql',
+                 pinned=('aodh',)),
 }
 
 
@@ -206,6 +216,8 @@ STAGES = {
     'nova': 'nova-api, the conductors, the scheduler, the watcher, the '
             'computes',
     'ha': 'masakari-api',
+    'telemetry': "Ceilometer's notification agent, Aodh's API, listener and "
+                 'notifier',
 }
 
 NOVA_BIN = '{bin}/nova-hoststatus-'
@@ -287,9 +299,35 @@ SERVICES = (
             configs=('masakari/masakari.conf',),
             files=('masakari/flow-nova-hoststatus.conf',
                    'masakari/flow-stock.conf'), stage=None),
+    # Telemetry as OPNFV Doctor's consumer path uses it: Ceilometer turns
+    # Nova's notifications into events (Ceilometer's event definitions and
+    # the package's, etc/nova-hoststatus/ceilometer/) and publishes them to
+    # Aodh's listener (topic alarm.all); the listener fires the owners'
+    # event alarms, the notifier calls their actions.
+    Service('ceilometer-agent-notification', venv='ceilometer',
+            command=('{bin}/ceilometer-agent-notification',),
+            configs=('ceilometer/ceilometer.conf',),
+            files=('ceilometer/event_pipeline.yaml',
+                   'ceilometer/event_definitions.yaml',
+                   'ceilometer/pipeline.yaml'), stage='telemetry'),
+    Service('aodh-api', venv='aodh', wsgi='local_cloud.aodh_wsgi:application',
+            configs=('aodh/aodh.conf',), files=('aodh/api-paste.ini',),
+            env=(('AODH_CONFIG_FILE', '{etc}/aodh/aodh.conf'),),
+            port='aodh-api', endpoints=(('alarming', 'aodh-api', ''),),
+            ready='/', stage='telemetry', databases=('aodh',), setup=(
+                ('{bin}/aodh-dbsync', '--config-file',
+                 '{etc}/aodh/aodh.conf'),)),
+    Service('aodh-listener', venv='aodh', command=('{bin}/aodh-listener',),
+            configs=('aodh/aodh.conf',), stage='telemetry'),
+    Service('aodh-notifier', venv='aodh', command=('{bin}/aodh-notifier',),
+            configs=('aodh/aodh.conf',), stage='telemetry'),
 )
 # Services only some scenarios deploy.
 OPTIONAL = frozenset(['masakari-api', 'masakari-engine'])
+# Telemetry, for the scenarios that name it.
+TELEMETRY = ('ceilometer-agent-notification', 'aodh-api', 'aodh-listener',
+             'aodh-notifier')
+OPTIONAL |= frozenset(TELEMETRY)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -387,6 +425,21 @@ SCENARIOS = {
             # identity, as a real one does.
             'DEFAULT': {'compute_driver': 'fake.FakeDriverWithoutFakeNodes'},
         }),
+    # Owners of two projects are alarmed through Aodh event alarms of their
+    # own when a host fails, as OPNFV Doctor's consumer is.
+    'alarms': Scenario(
+        'local_cloud.alarms', "owners alarmed through Ceilometer and Aodh",
+        # The fault scenario's hosts, and three more for the side by side
+        # (local_cloud.alarms.SIZES), in cell1 with host2: a killed compute
+        # stays dead, and host3's servers must go to host4.
+        cells={SUPERCONDUCTOR: (('cell1', ('host1', 'host2', 'host5',
+                                           'host6', 'host7')),
+                                ('cell2', ('host3', 'host4'))),
+               SINGLE: (('cell1', ('host1', 'host2', 'host3', 'host4',
+                                   'host5', 'host6')),)},
+        failures={SUPERCONDUCTOR: (('host3', 'host4'),),
+                  SINGLE: (('host1', 'host2'),)},
+        extra_services=TELEMETRY),
 }
 
 
