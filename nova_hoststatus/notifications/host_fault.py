@@ -157,7 +157,7 @@ def send(context, service, changes, fault, reason, changed_at, changed,
                 _host_fault(context, service.host, fault, reason,
                             changed_at, changed, target, fenced))
     if host_statuses and (retold or host_statuses[0] != host_statuses[1]):
-        _logged(host_status.send_if_current, context, service.host,
+        _logged(host_status.send_and_record, context, service.host,
                 *host_statuses, reason, changed_at)
     if changed:
         _logged(send_instance_updates, context, changed, target)

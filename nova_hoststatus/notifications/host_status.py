@@ -90,12 +90,18 @@ def changed(context, host, previous, current, reason=None):
     """
     if previous == current:
         return
-    emitter.EMITTER.submit(_send_and_record, hs_context.for_thread(context),
+    emitter.EMITTER.submit(send_and_record, hs_context.for_thread(context),
                            host, previous, current, reason,
                            timeutils.utcnow())
 
 
-def _send_and_record(context, host, previous, current, reason, changed_at):
+def send_and_record(context, host, previous, current, reason, changed_at):
+    """:func:`send_if_current`, then write down what owners were told.
+
+    nova-api's changes (a report, a clear, maintenance, os-services) are
+    written down once told, so that the watcher compares a host with what
+    owners know, not with its own last check.
+    """
     if not send_if_current(context, host, previous, current, reason,
                            changed_at):
         return

@@ -49,6 +49,12 @@ def _last_heartbeat(test, service_id, seconds_ago):
                                    {'last_seen_up': last_seen_up})
 
 
+def _told_state(host):
+    """What owners were last told of ``host``, as written down."""
+    return db.host_attributes_get(
+        nova_context.get_admin_context(), db.HOST_STATUS_TOLD).get(host)
+
+
 # Seconds ago, a last heartbeat that makes a service down.
 STALE = watcher.CONF.service_down_time + 1
 
@@ -240,6 +246,22 @@ class WatcherTest(test_host_status.HostStatusUpdateTestBase):
                          watching.check(self.context))
         self.assertEqual((UP, UNKNOWN, None), self._told())
 
+    def test_nova_api_writes_down_a_report_it_told(self):
+        watching = self._watcher()
+        watching.check(self.context)
+        self._stale()
+        # Reported and cleared within one interval, the compute dead: the
+        # owners were told UNKNOWN to DOWN and DOWN to UNKNOWN by nova-api;
+        # the watcher must not tell UNKNOWN again, from UP.
+        self._put_host('host1', {'host_down_reported': True})
+        self.assertEqual((UNKNOWN, DOWN, None), self._told())
+        self._put_host('host1', {'host_down_reported': False})
+        self.assertEqual((DOWN, UNKNOWN, None), self._told())
+        self.assertEqual(UNKNOWN, _told_state('host1'))
+
+        self.assertEqual([], watching.check(self.context))
+        self.assertIsNone(self._told())
+
     def test_compares_with_what_nova_api_told(self):
         watching = self._watcher()
         watching.check(self.context)
@@ -269,7 +291,7 @@ class WatcherServiceTest(test_host_status.HostStatusUpdateTestBase):
         service.start()
         self.addCleanup(service.stop)
         self.computes['host1'].stop()
-        self._wait_for(lambda: self._told_state('host1'))
+        self._wait_for(lambda: _told_state('host1'))
 
         _last_heartbeat(self, self.computes['host1'].service_ref.id, STALE)
         self._wait_for(lambda: any(
@@ -291,10 +313,6 @@ class WatcherServiceTest(test_host_status.HostStatusUpdateTestBase):
         service.stop()
 
         self.assertEqual(['queued'], sent)
-
-    def _told_state(self, host):
-        return db.host_attributes_get(
-            nova_context.get_admin_context(), db.HOST_STATUS_TOLD).get(host)
 
     def _wait_for(self, condition):
         for _ in range(200):
