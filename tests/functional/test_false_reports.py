@@ -219,6 +219,30 @@ class FencingTest(test_robustness.RobustnessTestBase):
                    if n['event_type'] == 'host_fault.report']
         self.assertTrue(reports[0]['payload']['nova_object.data']['fenced'])
 
+    def test_fault_monitor_evacuates(self):
+        # A monitor of its own role, in its own project, as deploy.rst
+        # grants it the rules: not an admin, the servers not its project's.
+        monitor = client.TestOpenStackClient(
+            'monitor', self.api_fixture.base_url, project_id='service',
+            roles=['host_fault_monitor'])
+        monitor.microversion = self.microversion
+        rule = 'role:host_fault_monitor'
+        self.policy.set_rules({
+            'nova_hoststatus:os-hosts:report-host-down': rule,
+            'nova_hoststatus:os-hosts:evacuate': rule,
+            'os_compute_api:os-evacuate': rule}, overwrite=False)
+        self._put_host('host1', {'host_down_reported': True,
+                                 'fenced': True}, api=monitor)
+        self.computes['host1'].stop()
+
+        body = monitor.api_post('/os-hosts/host1/evacuate',
+                                {'evacuate': {}}).body['evacuate']
+
+        self.assertEqual([(self.server['id'], 'accepted')],
+                         [(s['id'], s['result']) for s in body['servers']])
+        self._wait_for_server_parameter(
+            self.server, {'status': 'ACTIVE', 'OS-EXT-STS:task_state': None})
+
     def _contradictions(self):
         return [n['payload']['nova_object.data']
                 for n in self.notifier.versioned_notifications
