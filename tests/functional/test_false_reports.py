@@ -16,6 +16,9 @@ Real API, conductor, scheduler and computes; see nova_hoststatus.guard.
 """
 
 import datetime
+from unittest import mock
+
+from oslo_db import exception as db_exc
 
 from oslo_utils import timeutils
 import sqlalchemy as sa
@@ -132,6 +135,18 @@ class RunawayGuardTest(test_robustness.RobustnessTestBase):
                          (payload['limit'], payload['aggregate']))
         # Hosts outside it are limited by the deployment's fraction only.
         self._report_host_down('host3')
+
+    def test_api_database_lost_while_checking_is_a_503(self):
+        # A cell lost first, then the API database as the guard reads the
+        # cell's host mappings: the database restarting, not a bug.
+        lost = db_exc.DBConnectionError('lost')
+        with mock.patch('nova_hoststatus.db.compute_services',
+                        side_effect=lost), \
+                mock.patch('nova.objects.HostMappingList.get_by_cell_id',
+                           side_effect=lost):
+            response = self._raw('PUT', '/os-hosts/host1', REPORT)
+
+        self.assertIn('API database', self.assertFault(response, 503))
 
     def test_fraction_one_turns_it_off(self):
         self.flags(max_down_fraction=1.0, group='hoststatus')
