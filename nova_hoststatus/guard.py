@@ -117,8 +117,19 @@ def check_report(context, host, reason=None):
     cell is read.
 
     :param context: not targeted at a cell.
-    :raises: TooManyHostsDown, TooManyAggregateHostsDown.
+    :raises: TooManyHostsDown, TooManyAggregateHostsDown;
+        APIDatabaseUnavailable (503: nothing changed, a retry is safe)
+        when the API database, which has the cells, the host mappings and
+        the aggregates, cannot be reached.
     """
+    try:
+        _check_report(context, host, reason)
+    except db_exc.DBConnectionError:
+        # A restarting or failing-over database, as compute_service says.
+        raise exception.APIDatabaseUnavailable(host=host)
+
+
+def _check_report(context, host, reason):
     fraction = CONF.hoststatus.max_down_fraction
     limited = []
     for aggregate in objects.AggregateList.get_by_host(context, host,

@@ -16,6 +16,9 @@ Real API, conductor, scheduler and computes; see nova_hoststatus.guard.
 """
 
 import datetime
+from unittest import mock
+
+from oslo_db import exception as db_exc
 
 from oslo_utils import timeutils
 import sqlalchemy as sa
@@ -133,6 +136,18 @@ class RunawayGuardTest(test_robustness.RobustnessTestBase):
         # Hosts outside it are limited by the deployment's fraction only.
         self._report_host_down('host3')
 
+    def test_api_database_lost_while_checking_is_a_503(self):
+        # A cell lost first, then the API database as the guard reads the
+        # cell's host mappings: the database restarting, not a bug.
+        lost = db_exc.DBConnectionError('lost')
+        with mock.patch('nova_hoststatus.db.compute_services',
+                        side_effect=lost), \
+                mock.patch('nova.objects.HostMappingList.get_by_cell_id',
+                           side_effect=lost):
+            response = self._raw('PUT', '/os-hosts/host1', REPORT)
+
+        self.assertIn('API database', self.assertFault(response, 503))
+
     def test_fraction_one_turns_it_off(self):
         self.flags(max_down_fraction=1.0, group='hoststatus')
         for host in self.HOSTS:
@@ -218,6 +233,30 @@ class FencingTest(test_robustness.RobustnessTestBase):
         reports = [n for n in self.notifier.versioned_notifications
                    if n['event_type'] == 'host_fault.report']
         self.assertTrue(reports[0]['payload']['nova_object.data']['fenced'])
+
+    def test_fault_monitor_evacuates(self):
+        # A monitor of its own role, in its own project, as deploy.rst
+        # grants it the rules: not an admin, the servers not its project's.
+        monitor = client.TestOpenStackClient(
+            'monitor', self.api_fixture.base_url, project_id='service',
+            roles=['host_fault_monitor'])
+        monitor.microversion = self.microversion
+        rule = 'role:host_fault_monitor'
+        self.policy.set_rules({
+            'nova_hoststatus:os-hosts:report-host-down': rule,
+            'nova_hoststatus:os-hosts:evacuate': rule,
+            'os_compute_api:os-evacuate': rule}, overwrite=False)
+        self._put_host('host1', {'host_down_reported': True,
+                                 'fenced': True}, api=monitor)
+        self.computes['host1'].stop()
+
+        body = monitor.api_post('/os-hosts/host1/evacuate',
+                                {'evacuate': {}}).body['evacuate']
+
+        self.assertEqual([(self.server['id'], 'accepted')],
+                         [(s['id'], s['result']) for s in body['servers']])
+        self._wait_for_server_parameter(
+            self.server, {'status': 'ACTIVE', 'OS-EXT-STS:task_state': None})
 
     def _contradictions(self):
         return [n['payload']['nova_object.data']
