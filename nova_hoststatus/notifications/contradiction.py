@@ -22,14 +22,11 @@ Sent by nova-hoststatus-watcher, once per report
 
 from oslo_log import log as logging
 
-from nova.notifications.objects import base as notification_base
 from nova.objects import fields
 
-import nova_hoststatus.conf
 from nova_hoststatus.objects import host_fault as host_fault_obj
 from nova_hoststatus.objects import notification as host_fault_notification
 
-CONF = nova_hoststatus.conf.CONF
 LOG = logging.getLogger(__name__)
 
 
@@ -45,14 +42,11 @@ def send(context, host, fault, contradicted_at, instance_uuids):
                 'its servers.',
                 {'host': host, 'reported': fault.reported_at.isoformat(),
                  'heartbeat': contradicted_at.isoformat()})
-    host_fault_notification.HostFaultContradictedNotification(
-        priority=fields.NotificationPriority.WARN,
-        event_type=host_fault_notification.HostFaultEventType(
-            object='host_fault',
-            action=host_fault_obj.HostFaultAction.CONTRADICT),
-        publisher=notification_base.NotificationPublisher(
-            host=CONF.host, source=fields.NotificationSource.API),
-        payload=host_fault_notification.HostFaultContradictedPayload(
+    host_fault_notification.emit_host_fault(
+        context, host_fault_notification.HostFaultContradictedNotification,
+        host_fault_obj.HostFaultAction.CONTRADICT,
+        host_fault_notification.HostFaultContradictedPayload(
             host=host, reported_at=fault.reported_at,
             fenced=bool(fault.fenced), contradicted_at=contradicted_at,
-            instance_uuids=sorted(instance_uuids))).emit(context)
+            instance_uuids=sorted(instance_uuids)),
+        priority=fields.NotificationPriority.WARN)

@@ -50,9 +50,7 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from nova import notifications
-from nova.notifications.objects import base as notification_base
 from nova import objects
-from nova.objects import fields
 
 import nova_hoststatus.conf
 from nova_hoststatus import context as hs_context
@@ -172,14 +170,10 @@ def _logged(func, *args):
 
 def send_host_fault(context, host_fault):
     """Emit ``host_fault.report`` or ``host_fault.clear``."""
-    notification = host_fault_notification.HostFaultNotification(
-        priority=fields.NotificationPriority.INFO,
-        event_type=host_fault_notification.HostFaultEventType(
-            object='host_fault', action=host_fault.action),
-        publisher=notification_base.NotificationPublisher(
-            host=CONF.host, source=fields.NotificationSource.API),
-        payload=host_fault_notification.HostFaultPayload(host_fault))
-    notification.emit(context)
+    host_fault_notification.emit_host_fault(
+        context, host_fault_notification.HostFaultNotification,
+        host_fault.action,
+        host_fault_notification.HostFaultPayload(host_fault))
 
 
 def send_instance_updates(context, changed, target):

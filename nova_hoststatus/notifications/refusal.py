@@ -20,16 +20,13 @@ either way an operator has to look.
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
-from nova.notifications.objects import base as notification_base
 from nova.objects import fields
 
-import nova_hoststatus.conf
 from nova_hoststatus import context as hs_context
 from nova_hoststatus.notifications import emitter
 from nova_hoststatus.objects import host_fault as host_fault_obj
 from nova_hoststatus.objects import notification as host_fault_notification
 
-CONF = nova_hoststatus.conf.CONF
 LOG = logging.getLogger(__name__)
 
 
@@ -49,16 +46,11 @@ def refused(context, found, reason, message):
 
 def send(context, values):
     try:
-        notification = host_fault_notification.HostFaultRefusedNotification(
-            priority=fields.NotificationPriority.WARN,
-            event_type=host_fault_notification.HostFaultEventType(
-                object='host_fault',
-                action=host_fault_obj.HostFaultAction.REFUSE),
-            publisher=notification_base.NotificationPublisher(
-                host=CONF.host, source=fields.NotificationSource.API),
-            payload=host_fault_notification.HostFaultRefusedPayload(
-                **values))
-        notification.emit(context)
+        host_fault_notification.emit_host_fault(
+            context, host_fault_notification.HostFaultRefusedNotification,
+            host_fault_obj.HostFaultAction.REFUSE,
+            host_fault_notification.HostFaultRefusedPayload(**values),
+            priority=fields.NotificationPriority.WARN)
     except Exception:
         LOG.exception('Failed to send host_fault.refuse for host %s.',
                       values.get('host'))

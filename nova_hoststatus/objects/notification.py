@@ -21,7 +21,10 @@ from nova.notifications.objects import base as notification
 from nova.objects import base
 from nova.objects import fields
 
+import nova_hoststatus.conf
 from nova_hoststatus.objects import host_fault
+
+CONF = nova_hoststatus.conf.CONF
 
 
 @base.NovaObjectRegistry.register_notification
@@ -234,3 +237,18 @@ class HostFaultContradictedNotification(notification.NotificationBase):
         'event_type': fields.ObjectField('HostFaultEventType'),
         'payload': fields.ObjectField('HostFaultContradictedPayload'),
     }
+
+
+def emit_host_fault(context, notification_cls, action, payload,
+                    priority=fields.NotificationPriority.INFO):
+    """Emit ``host_fault.<action>``, as nova-api's (source nova-api).
+
+    The watcher sends some of them too, on behalf of the API: the source
+    names what the notification is about, not the process.
+    """
+    notification_cls(
+        priority=priority,
+        event_type=HostFaultEventType(object='host_fault', action=action),
+        publisher=notification.NotificationPublisher(
+            host=CONF.host, source=fields.NotificationSource.API),
+        payload=payload).emit(context)

@@ -34,8 +34,6 @@ import datetime
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
-from nova.notifications.objects import base as notification_base
-from nova.objects import fields
 
 import nova_hoststatus.conf
 from nova_hoststatus import db
@@ -125,13 +123,9 @@ def _send(context, host, request_id, rows, results):
             host=row.host,
             pre_fault_vm_state=prefault.state_of(row, record).vm_state,
             vm_state=row.vm_state, result=results[row.uuid]))
-    notification.HostRecoveryNotification(
-        priority=fields.NotificationPriority.INFO,
-        event_type=notification.HostFaultEventType(
-            object='host_fault',
-            action=host_fault_obj.HostFaultAction.RECOVER),
-        publisher=notification_base.NotificationPublisher(
-            host=CONF.host, source=fields.NotificationSource.API),
-        payload=notification.HostRecoveryPayload(
+    notification.emit_host_fault(
+        context, notification.HostRecoveryNotification,
+        host_fault_obj.HostFaultAction.RECOVER,
+        notification.HostRecoveryPayload(
             host=host, request_id=request_id,
-            ended_at=timeutils.utcnow(), servers=payloads)).emit(context)
+            ended_at=timeutils.utcnow(), servers=payloads))
