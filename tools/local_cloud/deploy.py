@@ -41,8 +41,6 @@ import sys
 import time
 import urllib.request
 
-import pymysql
-
 from local_cloud import common
 from local_cloud import configs
 from local_cloud import gunicorn_conf
@@ -299,6 +297,10 @@ class Deployment(object):
                        check=True, capture_output=True, text=True)
 
     def sql(self, query, *args):
+        # Installed by run-local-cloud.sh into the venv that runs this, not
+        # one of the package's requirements: the tests import this module
+        # without it.
+        import pymysql
         connection = pymysql.connect(
             host='127.0.0.1', port=self.port['mariadb'], user='openstack',
             password=self.password)
