@@ -12,6 +12,8 @@
 
 """What the watcher does at each interval."""
 
+import urllib.parse
+
 from oslo_log import log as logging
 from oslo_utils import timeutils
 from oslo_utils import uuidutils
@@ -69,6 +71,19 @@ def _still_held(lock):
     except coordination.ToozError:
         LOG.debug('The coordination backend did not answer.', exc_info=True)
         return False
+
+
+def backend():
+    """``[hoststatus] coordination_url`` for the logs: no credentials.
+
+    It names a database user and password (``mysql://``); the logs name
+    the backend's scheme, host, port and path only.
+    """
+    url = urllib.parse.urlsplit(CONF.hoststatus.coordination_url)
+    netloc = url.hostname or ''
+    if url.port:
+        netloc = '%s:%d' % (netloc, url.port)
+    return urllib.parse.urlunsplit((url.scheme, netloc, url.path, '', ''))
 
 
 class HostStatusWatcher(object):
@@ -139,13 +154,12 @@ class HostStatusWatcher(object):
             renewing = held is None
             if held is False:
                 LOG.warning('This watcher lost the lock of %s; it tells '
-                            'owners only once it has it again.',
-                            CONF.hoststatus.coordination_url)
+                            'owners only once it has it again.', backend())
         try:
             self._leading = self._lock.acquire(blocking=False)
         except coordination.ToozError:
             LOG.exception('Cannot reach %s; not telling owners this '
-                          'time.', CONF.hoststatus.coordination_url)
+                          'time.', backend())
             return False
         if self._leading and not renewing:
             LOG.info('This watcher now tells owners of heartbeat '

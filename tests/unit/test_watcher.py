@@ -61,6 +61,8 @@ class LeadTest(test.NoDBTestCase):
         self.new_lock = self.watching._coordinator.get_lock.return_value
 
     def test_lost_lock_stops_telling(self):
+        self.flags(coordination_url='mysql://nova:s3cret@db/nova_api',
+                   group='hoststatus')
         self.lock.acquire.return_value = True
         self.assertTrue(self.watching._lead())
         self.lock.is_still_owner.return_value = False
@@ -72,6 +74,9 @@ class LeadTest(test.NoDBTestCase):
 
         self.new_lock.acquire.return_value = True
         self.assertTrue(self.watching._lead())
+        self.assertIn('lost the lock of mysql://db/nova_api',
+                      self.stdlog.logger.output)
+        self.assertNotIn('s3cret', self.stdlog.logger.output)
 
     def test_held_is_asked_at_every_check(self):
         self.lock.acquire.return_value = True
@@ -90,3 +95,18 @@ class LeadTest(test.NoDBTestCase):
         self.assertTrue(self.watching._lead())
         self.lock.release.assert_called_once_with()
         self.new_lock.acquire.assert_called_once_with(blocking=False)
+
+
+class BackendTest(test.NoDBTestCase):
+
+    def test_no_credentials_in_the_logs(self):
+        self.flags(coordination_url='mysql://nova:s3cret@db.example:3306/'
+                   'nova_api?charset=utf8&password=other', group='hoststatus')
+        self.assertEqual('mysql://db.example:3306/nova_api',
+                         watcher.backend())
+
+    def test_file_url(self):
+        self.flags(coordination_url='file:///var/lib/nova/coordination',
+                   group='hoststatus')
+        self.assertEqual('file:///var/lib/nova/coordination',
+                         watcher.backend())
