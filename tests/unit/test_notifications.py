@@ -18,6 +18,7 @@ import sys
 from unittest import mock
 
 import fixtures
+from oslo_db import exception as db_exc
 
 from nova.compute import power_state
 from nova import context as nova_context
@@ -91,6 +92,21 @@ class EmitterTest(test.NoDBTestCase):
         self.assertEqual([mock.call('batch')] * 2, flaky.call_args_list)
         self.assertEqual([1], self.sent)
         waits.assert_called_once_with(1)
+
+    def test_a_missing_table_is_not_tried_again(self):
+        waits = self._waits()
+        held = self._hold()
+        failing = mock.Mock(side_effect=db_exc.DBNonExistentTable(
+            ValueError('no such table: hoststatus_host_attributes')))
+        self.emitter.submit(failing, 'batch')
+        self.emitter.submit(self.sent.append, 1)
+
+        held.pop()()
+
+        failing.assert_called_once_with('batch')
+        self.assertEqual([1], self.sent)
+        waits.assert_not_called()
+        self.assertIn('db sync', self.stdlog.logger.output)
 
     def test_waits_are_bounded(self):
         sleep = self.useFixture(fixtures.MockPatch('time.sleep')).mock
