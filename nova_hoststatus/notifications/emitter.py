@@ -24,8 +24,8 @@ service runs) sends them one batch after the other. So:
 * a batch that fails is tried again, up to ``[hoststatus]
   notification_send_attempts`` times with a growing wait in between (the
   batches behind it wait, to keep the order); then it is logged and the
-  next one runs (at once if the package's table is missing: no attempt
-  would do better until ``nova-hoststatus-manage db sync`` runs);
+  next one runs (at once if the package's table or its database is
+  missing: no attempt would do better);
 * nothing queued is dropped at a graceful stop: Nova's graceful shutdown of
   its executors waits for the worker, a service's ``stop()`` calls
   :func:`drain` (under native threads oslo.service ends its process with
@@ -122,12 +122,15 @@ class Emitter(object):
             try:
                 func(*args)
                 return
-            except db_exc.DBNonExistentTable:
-                # No attempt can do better: the batches behind must not
-                # wait for it.
+            except (db_exc.DBNonExistentTable,
+                    db_exc.CantStartEngineError):
+                # No attempt can do better (the package's table is missing,
+                # or this process has no such database): the batches behind
+                # must not wait for it.
                 LOG.exception('Failed to send notifications with %s: a '
-                              'table is missing; has nova-hoststatus-manage '
-                              'db sync run? They are not sent.', func)
+                              'database or table is missing (has '
+                              'nova-hoststatus-manage db sync run?); they '
+                              'are not sent.', func)
                 return
             except Exception:
                 if attempt == attempts:

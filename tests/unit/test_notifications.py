@@ -93,11 +93,10 @@ class EmitterTest(test.NoDBTestCase):
         self.assertEqual([1], self.sent)
         waits.assert_called_once_with(1)
 
-    def test_a_missing_table_is_not_tried_again(self):
+    def _not_tried_again(self, error):
         waits = self._waits()
         held = self._hold()
-        failing = mock.Mock(side_effect=db_exc.DBNonExistentTable(
-            ValueError('no such table: hoststatus_host_attributes')))
+        failing = mock.Mock(side_effect=error)
         self.emitter.submit(failing, 'batch')
         self.emitter.submit(self.sent.append, 1)
 
@@ -107,6 +106,14 @@ class EmitterTest(test.NoDBTestCase):
         self.assertEqual([1], self.sent)
         waits.assert_not_called()
         self.assertIn('db sync', self.stdlog.logger.output)
+
+    def test_a_missing_table_is_not_tried_again(self):
+        self._not_tried_again(db_exc.DBNonExistentTable(
+            ValueError('no such table: hoststatus_host_attributes')))
+
+    def test_a_missing_database_is_not_tried_again(self):
+        self._not_tried_again(db_exc.CantStartEngineError(
+            'No sql_connection parameter is established'))
 
     def test_waits_are_bounded(self):
         sleep = self.useFixture(fixtures.MockPatch('time.sleep')).mock
