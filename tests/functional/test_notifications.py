@@ -494,6 +494,17 @@ class SampleVerifying(object):
     def _get_notification_sample(self, sample):
         return os.path.join(SAMPLES, sample + '.json')
 
+    def _fix_volatile_values(self, request_id=True):
+        """The publisher host, the time and the request id of the samples."""
+        self.flags(host='fake-mini')
+        self.useFixture(fixtures.MockPatch(
+            'oslo_utils.timeutils.utcnow',
+            return_value=test_services.fake_utcnow()))
+        if request_id:
+            self.useFixture(fixtures.MockPatch(
+                'oslo_context.context.generate_request_id',
+                return_value='req-5b6c791d-5709-4f36-8fbe-c3e02869e35d'))
+
 
 class HostFaultNotificationSampleTest(SampleVerifying, NotificationTestBase):
     """The notifications match doc/notification_samples, as Nova checks.
@@ -509,15 +520,7 @@ class HostFaultNotificationSampleTest(SampleVerifying, NotificationTestBase):
         # The deployment's only compute: any report of it is over the
         # default [hoststatus] max_down_fraction.
         self.flags(max_down_fraction=1.0, group='hoststatus')
-        self.flags(host='fake-mini')
-        self.useFixture(fixtures.MockPatch(
-            'oslo_utils.timeutils.utcnow',
-            return_value=test_services.fake_utcnow()))
-        patcher = mock.patch(
-            'oslo_context.context.generate_request_id',
-            return_value='req-5b6c791d-5709-4f36-8fbe-c3e02869e35d')
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        self._fix_volatile_values()
 
     def test_report_and_clear(self):
         self._create_instances('host1', 1,
@@ -573,15 +576,7 @@ class HostFaultRefuseSampleTest(SampleVerifying, NotificationTestBase):
 
     def setUp(self):
         super().setUp()
-        self.flags(host='fake-mini')
-        self.useFixture(fixtures.MockPatch(
-            'oslo_utils.timeutils.utcnow',
-            return_value=test_services.fake_utcnow()))
-        patcher = mock.patch(
-            'oslo_context.context.generate_request_id',
-            return_value='req-5b6c791d-5709-4f36-8fbe-c3e02869e35d')
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        self._fix_volatile_values()
 
     def test_refuse(self):
         self._report_host_down('host1')
@@ -602,10 +597,8 @@ class HostFaultContradictSampleTest(SampleVerifying, NotificationTestBase):
 
     def setUp(self):
         super().setUp()
-        self.flags(host='fake-mini')
-        self.useFixture(fixtures.MockPatch(
-            'oslo_utils.timeutils.utcnow',
-            return_value=test_services.fake_utcnow()))
+        # Its payload carries no request id.
+        self._fix_volatile_values(request_id=False)
 
     def test_contradict(self):
         self._create_instances('host3', 1,
