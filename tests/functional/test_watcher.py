@@ -294,9 +294,10 @@ class WatcherServiceTest(test_host_status.HostStatusUpdateTestBase):
         self._wait_for(lambda: _told_state('host1'))
 
         _last_heartbeat(self, self.computes['host1'].service_ref.id, STALE)
-        self._wait_for(lambda: any(
-            n['event_type'] == 'host_status.update'
-            for n in self.notifier.versioned_notifications))
+        # The watcher sends on its own thread: all of them, not the first.
+        self._wait_for(lambda: len([
+            n for n in self.notifier.versioned_notifications
+            if n['event_type'] == 'host_status.update']) >= len(self.servers))
         self.assertEqual((UP, UNKNOWN, None), self._told())
 
     def test_stop_sends_what_is_queued(self):
