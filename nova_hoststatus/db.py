@@ -25,6 +25,8 @@ API database, beside Nova's tables and apart from its schema:
 ``nova-hoststatus-manage db sync`` creates it (:func:`sync_api_schema`).
 """
 
+import collections
+
 from oslo_db import exception as db_exception
 from oslo_utils import timeutils
 import sqlalchemy as sa
@@ -292,6 +294,8 @@ host_attributes = sa.Table(
                         name='uniq_hoststatus_host_attributes0name0host'),
     mysql_engine='InnoDB', mysql_charset='utf8')
 
+# The host_status owners were last told of and the sequence number of the
+# batch that told it, as 'UP:7' (told_host_statuses, record_told).
 HOST_STATUS_TOLD = 'host_status_told'
 # The fault (prefault.Fault.id) of the last report of a host whose
 # contradiction operators were told of (host_fault.contradict).
@@ -384,3 +388,45 @@ def host_sequence_next(context, host, name=HOST_STATUS_SEQUENCE):
         if host_attribute_set(context, host, name, str(taken),
                               expected=last):
             return taken
+
+
+# What owners were last told of a host: its host_status and the sequence
+# number of the batch that told it (0 when none did: only written down).
+Told = collections.namedtuple('Told', ['host_status', 'sequence'])
+
+
+def _told(value):
+    # Written before the sequence was kept: 'UP' is Told('UP', 0).
+    host_status, _, sequence = value.partition(':')
+    return Told(host_status, int(sequence or 0))
+
+
+def told_host_statuses(context):
+    """``{host: Told}`` of every host written down, one statement."""
+    return {host: _told(value) for host, value in
+            host_attributes_get(context, HOST_STATUS_TOLD).items()}
+
+
+def told_host_status(context, host):
+    """The Told of ``host``, or None: one row, by the unique index."""
+    value = host_attribute_get(context, host, HOST_STATUS_TOLD)
+    return None if value is None else _told(value)
+
+
+def record_told(context, host, host_status, sequence):
+    """Write down that owners were told ``host_status`` by batch ``sequence``.
+
+    Unless a batch of a greater sequence was written down first: batches
+    of one host sent by several processes finish in any order, and what
+    is written down is what the last one told.
+
+    :returns: whether it was written down.
+    """
+    value = '%s:%d' % (host_status, sequence)
+    while True:
+        last = host_attribute_get(context, host, HOST_STATUS_TOLD)
+        if last is not None and _told(last).sequence >= sequence:
+            return False
+        if host_attribute_set(context, host, HOST_STATUS_TOLD, value,
+                              expected=last):
+            return True

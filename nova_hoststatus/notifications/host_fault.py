@@ -106,7 +106,7 @@ def host_updated(context, service, changes, changed=None, reason=None,
     emitter.EMITTER.submit(
         send, context, service, changes, fault, reason,
         timeutils.utcnow(), list(changed or ()), target, host_statuses,
-        bool(retold), fenced)
+        fenced)
 
 
 def _host_fault_action(changes, changed):
@@ -137,14 +137,15 @@ def _host_fault(context, host, action, reason, changed_at, changed, target,
 
 
 def send(context, service, changes, fault, reason, changed_at, changed,
-         target, host_statuses=None, retold=False, fenced=None):
+         target, host_statuses=None, fenced=None):
     """Send the notifications of one host update, in order.
 
     Runs on the emitter's worker. A step that fails is logged and the
     next one still runs. host_status.update goes before instance.update:
     it is what tells every owner of the host's servers, changed or not.
-
-    :param retold: whether a repeated report tells the fault again.
+    A repeated report tells no host_status: the host's did not change,
+    and one the first report did not tell (its nova-api died) the watcher
+    tells.
     """
     if changes:
         # Nova's own service.update, which Service.save() would have sent
@@ -154,7 +155,7 @@ def send(context, service, changes, fault, reason, changed_at, changed,
         _logged(send_host_fault, context,
                 _host_fault(context, service.host, fault, reason,
                             changed_at, changed, target, fenced))
-    if host_statuses and (retold or host_statuses[0] != host_statuses[1]):
+    if host_statuses and host_statuses[0] != host_statuses[1]:
         _logged(host_status.send_and_record, context, service.host,
                 *host_statuses, reason, changed_at)
     if changed:

@@ -102,12 +102,13 @@ def send_and_record(context, host, previous, current, reason, changed_at):
     written down once told, so that the watcher compares a host with what
     owners know, not with its own last check.
     """
-    if not send_if_current(context, host, previous, current, reason,
-                           changed_at):
+    sequence = send_if_current(context, host, previous, current, reason,
+                               changed_at)
+    if sequence is None:
         return
     # What owners were told, for the watcher to compare the host with.
     try:
-        db.host_attribute_set(context, host, db.HOST_STATUS_TOLD, current)
+        db.record_told(context, host, current, sequence)
     except Exception:
         LOG.exception('Could not write down that the owners of %s were '
                       'told %s; has nova-hoststatus-manage db sync run?',
@@ -143,7 +144,11 @@ def send_if_current(context, host, previous, current, reason, changed_at):
     ``sequence`` the greatest; a consumer discards a smaller one arriving
     late.
 
-    :returns: whether it was sent.
+    It is dropped too if owners were told ``current`` already (the watcher
+    told a change whose nova-api had not told it, or a later change told
+    it first): an owner is told each host_status once.
+
+    :returns: the batch's sequence number if it was sent, else None.
     """
     sequence = db.host_sequence_next(context, host)
     now = current_of(context, host)
@@ -153,9 +158,15 @@ def send_if_current(context, host, previous, current, reason, changed_at):
                  '%(previous)s (a later change is told).',
                  {'host': host, 'now': now, 'current': current,
                   'previous': previous})
-        return False
+        return None
+    told = db.told_host_status(context, host)
+    if told is not None and told.host_status == current:
+        LOG.info('The owners of the servers of %(host)s were told '
+                 '%(current)s already (batch %(told)d).',
+                 {'host': host, 'current': current, 'told': told.sequence})
+        return None
     send(context, host, previous, current, reason, changed_at, sequence)
-    return True
+    return sequence
 
 
 # Nova's rules for showing a server's host_status, and how much of the

@@ -41,9 +41,10 @@ LOG = logging.getLogger(__name__)
 LOCK = b'nova-hoststatus-watcher'
 
 
-# The host_status changes heartbeats alone make, which the watcher tells of.
-# The others (forced down: DOWN, disabled: MAINTENANCE) are made by requests
-# to nova-api, which tells of them itself.
+# The host_status changes heartbeats alone make, which the watcher tells of
+# at once. The others (forced down: DOWN, disabled: MAINTENANCE) are made by
+# requests to nova-api, which tells of them itself, or by a nova-compute that
+# disables itself.
 HEARTBEAT_STATUSES = frozenset([fields.HostStatus.UP,
                                 fields.HostStatus.UNKNOWN])
 
@@ -94,9 +95,12 @@ class HostStatusWatcher(object):
     notifications are sent: a watcher that restarts, or another that takes
     over, carries on from it, and tells a change that happened meanwhile.
     A change between UP and UNKNOWN (a heartbeat gone stale or back) is
-    told; any other (a host forced down or disabled) nova-api told when it
-    made it, and is only written down. A host never seen before is only
-    written down.
+    told at once. Any other (a host forced down or disabled) nova-api
+    tells when it makes it; the watcher tells it only if it is still
+    untold at two consecutive checks and no batch of the host took a
+    sequence number between them: the nova-api that made it died before
+    telling or could not send, or a nova-compute disabled itself. A host
+    never seen before is only written down.
 
     Several watchers may run: with ``[hoststatus] coordination_url`` they
     share a tooz lock and only its holder checks and tells; when the holder
@@ -115,6 +119,9 @@ class HostStatusWatcher(object):
         self._leading = False
         # {cell uuid: hosts whose UNKNOWN was held at the last check}
         self._held = {}
+        # {host: (Told, host_status, sequence)} of the changes made by
+        # requests that were untold at the last check.
+        self._untold = {}
 
     def start(self):
         url = CONF.hoststatus.coordination_url
@@ -184,7 +191,7 @@ class HostStatusWatcher(object):
         """
         if not self._lead():
             # A standby keeps nothing: the database has what was told.
-            self._held = {}
+            self._held, self._untold = {}, {}
             return []
         # The cell mappings loaded once for the process, as nova's
         # scatter-gather loads them: no query of the API database at each
@@ -199,7 +206,8 @@ class HostStatusWatcher(object):
             context, list(cells.values()), self.cell_timeout(),
             objects.ServiceList.get_by_binary, 'nova-compute',
             include_disabled=True)
-        told = db.host_attributes_get(context, db.HOST_STATUS_TOLD)
+        told = db.told_host_statuses(context)
+        sequences = db.host_attributes_get(context, db.HOST_STATUS_SEQUENCE)
         contradictions = db.host_attributes_get(context,
                                                 db.CONTRADICTION_TOLD)
         found = []
@@ -215,7 +223,8 @@ class HostStatusWatcher(object):
             for service in services:
                 if service.host in held:
                     continue
-                change = self._tell(cctxt, service, told.get(service.host))
+                change = self._tell(cctxt, service, told.get(service.host),
+                                    sequences.get(service.host))
                 if change is not None:
                     found.append(change)
             for service in services:
@@ -269,7 +278,8 @@ class HostStatusWatcher(object):
         the previous check and still UNKNOWN are told now.
         """
         flipped = {service.host for service in services
-                   if told.get(service.host) == fields.HostStatus.UP and
+                   if told.get(service.host, db.Told(None, 0)).host_status ==
+                   fields.HostStatus.UP and
                    host_status.of(service, self.servicegroup_api) ==
                    fields.HostStatus.UNKNOWN}
         fraction = CONF.hoststatus.unknown_damper_fraction
@@ -291,36 +301,51 @@ class HostStatusWatcher(object):
         """Seconds a check waits for the cells: the interval, 1 at least."""
         return max(CONF.hoststatus.watch_interval, 1.0)
 
-    def _tell(self, context, service, previous):
-        """Tell the owners of a heartbeat change; write down what they know.
+    def _tell(self, context, service, told, sequence):
+        """Tell the owners of a change they were not told; write it down.
 
+        :param told: the Told of the host, None if never written down.
+        :param sequence: the host's sequence, as the check read it.
         :returns: the ``(host, previous, current)`` change told, or None.
         """
+        host = service.host
         current = host_status.of(service, self.servicegroup_api)
+        previous = told and told.host_status
         if current == previous:
+            self._untold.pop(host, None)
             return None
-        change = None
-        if previous in HEARTBEAT_STATUSES and current in HEARTBEAT_STATUSES:
-            change = (service.host, previous, current)
-            try:
-                # Here, not queued: written down only once sent.
-                if not host_status.send_if_current(
-                        context, *change, reason=None,
-                        changed_at=timeutils.utcnow()):
-                    # Changed since the check read it: checked again next
-                    # time.
-                    return None
-            except Exception:
-                LOG.exception('Telling the owners of host %s failed; told '
-                              'at the next check.', service.host)
+        if previous is None:
+            db.record_told(context, host, current, 0)
+            return None
+        if not (previous in HEARTBEAT_STATUSES and
+                current in HEARTBEAT_STATUSES):
+            # Made by a request: its nova-api tells it, unless it is still
+            # untold at the next check and no batch of the host was sent
+            # meanwhile.
+            untold = (told, current, sequence)
+            if self._untold.get(host) != untold:
+                self._untold[host] = untold
                 return None
-        if not db.host_attribute_set(context, service.host,
-                                     db.HOST_STATUS_TOLD, current,
-                                     expected=previous):
-            # nova-api told of a change since the check read it: the next
-            # check compares with that.
-            LOG.info('host_status of %s told meanwhile; checked again at '
-                     'the next check.', service.host)
+            LOG.warning('host_status of %(host)s changed from %(previous)s '
+                        'to %(current)s and its owners were not told: '
+                        'telling them.', {'host': host, 'previous': previous,
+                                          'current': current})
+        self._untold.pop(host, None)
+        change = (host, previous, current)
+        try:
+            # Here, not queued: written down only once sent.
+            sent = host_status.send_if_current(
+                context, *change, reason=None, changed_at=timeutils.utcnow())
+        except Exception:
+            LOG.exception('Telling the owners of host %s failed; told at the '
+                          'next check.', host)
+            return None
+        if sent is None:
+            # Changed since the check read it, or told meanwhile: checked
+            # again next time.
+            return None
+        if not db.record_told(context, host, current, sent):
+            LOG.info('host_status of %s was told again meanwhile.', host)
         return change
 
     @staticmethod

@@ -249,20 +249,26 @@ class HostFaultNotificationTest(NotificationTestBase):
             ['compute.host_status.update'] * 4,
             [n.event_type for n in self.notifier.notifications])
 
-    def _assert_told(self, changed, old_states, previous_host_status):
-        """host_fault.report, host_status.update, instance.update, once."""
+    def _assert_told(self, changed, old_states, previous_host_status=None):
+        """host_fault.report, host_status.update, instance.update, once.
+
+        host_status.update only with a ``previous_host_status``.
+        """
         self.notifier.wait_for_versioned_notifications(
             'instance.update', n_events=len(changed))
         self._wait_until_sent()
-        self.assertEqual(['host_fault.report'] + ['host_status.update'] * 4 +
+        host_status_updates = 4 if previous_host_status else 0
+        self.assertEqual(['host_fault.report'] +
+                         ['host_status.update'] * host_status_updates +
                          ['instance.update'] * len(changed),
                          self._event_types())
         self.assertEqual(changed, _data(self._versioned(
             'host_fault.report')[0])['instance_uuids'])
-        self.assertEqual(
-            {('DOWN', previous_host_status)},
-            {(_data(n)['host_status'], _data(n)['previous_host_status'])
-             for n in self._versioned('host_status.update')})
+        if previous_host_status:
+            self.assertEqual(
+                {('DOWN', previous_host_status)},
+                {(_data(n)['host_status'], _data(n)['previous_host_status'])
+                 for n in self._versioned('host_status.update')})
         updates = self._versioned('instance.update')
         self.assertEqual(changed, [_data(n)['uuid'] for n in updates])
         for update in updates:
@@ -273,6 +279,11 @@ class HostFaultNotificationTest(NotificationTestBase):
                 data['state_update']['nova_object.data']['old_state'])
 
     def test_report_told_by_its_retry_when_its_notifications_were_lost(self):
+        host_watcher = watcher.HostStatusWatcher()
+        host_watcher.start()
+        self.addCleanup(host_watcher.stop)
+        context = nova_context.get_admin_context()
+        host_watcher.check(context)
         # The nova-api that committed the report dies before sending its
         # notifications: they are queued nowhere.
         submit = emitter.EMITTER.submit
@@ -290,8 +301,15 @@ class HostFaultNotificationTest(NotificationTestBase):
         self.assertEqual([], retry['instances_changed'])
         self._assert_told(changed, {self.active['id']: 'active',
                                     self.paused['id']: 'paused',
-                                    self.other_project['id']: 'active'},
-                          'DOWN')
+                                    self.other_project['id']: 'active'})
+
+        # The host_status the retry did not change the watcher tells, once
+        # no batch told it between two checks.
+        self.notifier.reset()
+        self.assertEqual([], host_watcher.check(context))
+        self.assertEqual([('host1', 'UP', 'DOWN')],
+                         host_watcher.check(context))
+        self.assertEqual(['host_status.update'] * 4, self._event_types())
 
     def test_repeated_report_tells_the_fault_again(self):
         changed = [i['id'] for i in self._report()['instances_changed']]
@@ -300,14 +318,12 @@ class HostFaultNotificationTest(NotificationTestBase):
 
         self.assertEqual([], self._report()['instances_changed'])
 
-        # At least once: no service.update (nothing changed), the rest
-        # again.
+        # At least once: no service.update (nothing changed), the fault
+        # again, but not host_status: owners were told DOWN once.
         self._assert_told(changed, {self.active['id']: 'active',
                                     self.paused['id']: 'paused',
-                                    self.other_project['id']: 'active'},
-                          'DOWN')
+                                    self.other_project['id']: 'active'})
         self.assertEqual(
-            ['compute.host_status.update'] * 4 +
             ['compute.instance.update'] * 3,
             [n.event_type for n in self.notifier.notifications])
 

@@ -51,8 +51,8 @@ def _last_heartbeat(test, service_id, seconds_ago):
 
 def _told_state(host):
     """What owners were last told of ``host``, as written down."""
-    return db.host_attributes_get(
-        nova_context.get_admin_context(), db.HOST_STATUS_TOLD).get(host)
+    told = db.told_host_status(nova_context.get_admin_context(), host)
+    return told and told.host_status
 
 
 # Seconds ago, a last heartbeat that makes a service down.
@@ -280,6 +280,92 @@ class WatcherTest(test_host_status.HostStatusUpdateTestBase):
         self.assertEqual([('host1', UNKNOWN, UP)],
                          watching.check(self.context))
         self.assertEqual((UNKNOWN, UP, None), self._told())
+
+    def _report_lost(self):
+        """Report host1 down; its nova-api dies before telling.
+
+        :returns: the batches it queued, which were never sent.
+        """
+        lost = []
+        with mock.patch.object(emitter.EMITTER, 'submit',
+                               side_effect=lambda *args: lost.append(args)):
+            self._put_host('host1', {'host_down_reported': True})
+        self.assertEqual(1, len(lost))
+        return lost
+
+    def test_report_untold_by_nova_api_told_at_the_next_check(self):
+        watching = self._watcher()
+        watching.check(self.context)
+        self._report_lost()
+
+        # nova-api may still be telling: not yet.
+        self.assertEqual([], watching.check(self.context))
+        self.assertIsNone(self._told())
+        self.assertEqual([('host1', UP, DOWN)], watching.check(self.context))
+        self.assertEqual((UP, DOWN, None), self._told())
+        self.assertEqual([], watching.check(self.context))
+        self.assertIsNone(self._told())
+
+    def test_report_told_by_nova_api_meanwhile_not_told_again(self):
+        watching = self._watcher()
+        watching.check(self.context)
+        (func, *args), = self._report_lost()
+        self.assertEqual([], watching.check(self.context))
+
+        # nova-api's batch is sent between the checks.
+        func(*args)
+        self.assertEqual((UP, DOWN, None), self._told())
+        self.assertEqual([], watching.check(self.context))
+        self.assertEqual([], watching.check(self.context))
+        self.assertIsNone(self._told())
+
+    def test_batch_in_flight_at_the_next_check_not_told_twice(self):
+        watching = self._watcher()
+        watching.check(self.context)
+        self._report_lost()
+        self.assertEqual([], watching.check(self.context))
+
+        # A batch of the host took its number and is sending: still
+        # untold, but not the watcher's to tell.
+        db.host_sequence_next(self.context, 'host1')
+        self.assertEqual([], watching.check(self.context))
+        self.assertIsNone(self._told())
+
+    def test_late_nova_api_batch_does_not_tell_again(self):
+        watching = self._watcher()
+        watching.check(self.context)
+        (func, *args), = self._report_lost()
+        watching.check(self.context)
+        self.assertEqual([('host1', UP, DOWN)], watching.check(self.context))
+        self._told()
+
+        # nova-api's batch, sent after all: owners know already.
+        func(*args)
+        self.assertIsNone(self._told())
+        self.assertEqual(DOWN, _told_state('host1'))
+
+    def test_compute_that_disables_itself_is_told(self):
+        watching = self._watcher()
+        watching.check(self.context)
+        # As nova-compute does after consecutive failed builds: no request
+        # to nova-api.
+        with base.cell_context(self) as cctxt:
+            db.service_compare_and_set(
+                cctxt, self.service_id, {},
+                {'disabled': True, 'disabled_reason': 'Auto-disabled'})
+
+        self.assertEqual([], watching.check(self.context))
+        self.assertEqual([('host1', UP, MAINTENANCE)],
+                         watching.check(self.context))
+        self.assertEqual((UP, MAINTENANCE, None), self._told())
+
+    def test_greater_sequence_written_down_first_is_kept(self):
+        self.assertTrue(db.record_told(self.context, 'host1', DOWN, 7))
+        self.assertFalse(db.record_told(self.context, 'host1', UP, 6))
+        self.assertEqual(db.Told(DOWN, 7),
+                         db.told_host_status(self.context, 'host1'))
+        self.assertTrue(db.record_told(self.context, 'host1', UP, 8))
+        self.assertEqual(UP, _told_state('host1'))
 
 
 class WatcherServiceTest(test_host_status.HostStatusUpdateTestBase):
