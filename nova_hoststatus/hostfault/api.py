@@ -76,6 +76,11 @@ SKIP_UNTOUCHED_VM_STATE = 'untouched_vm_state'
 SKIP_ALREADY_IN_TARGET_STATE = 'already_in_target_state'
 SKIP_STATE_CHANGED = 'state_changed_concurrently'
 SKIP_BEING_EVACUATED = 'being_evacuated'
+SKIP_BEING_DELETED = 'being_deleted'
+
+# The tasks of an owner's delete that was cast to the compute: left to it.
+DELETE_TASK_STATES = frozenset([task_states.DELETING,
+                                task_states.SOFT_DELETING])
 
 # The tasks of Nova's rebuild, which an evacuation runs.
 REBUILD_TASK_STATES = frozenset([task_states.REBUILDING,
@@ -411,6 +416,14 @@ class API(object):
             record = records.get(row.uuid)
             if row.vm_state in UNTOUCHED_VM_STATES:
                 reason = SKIP_UNTOUCHED_VM_STATE
+            elif row.task_state in DELETE_TASK_STATES:
+                # Stopped, its task_state would be gone and a host
+                # evacuation would rebuild it, to run on the destination
+                # after its delete ran on the compute's return.
+                skipped.append(InstanceSkip(
+                    row.uuid, row.project_id, row.vm_state, row.task_state,
+                    SKIP_BEING_DELETED))
+                continue
             elif (row.task_state in REBUILD_TASK_STATES or
                     row.uuid in evacuating):
                 # Its recovery runs: neither stopped nor recorded again.

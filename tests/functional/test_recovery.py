@@ -247,6 +247,35 @@ class HostEvacuateTest(base.HostStatusTestBase):
         self.assertEqual([kept['id']], [s['id'] for s in body['servers']])
         self._wait_until_recovered([kept], ['ACTIVE'])
 
+    def test_server_being_deleted_is_left_to_its_delete(self):
+        mine = self._boot('host1', name='mine')
+        kept = self._boot('host1', name='kept')
+        # The owner's delete was cast to host1's nova-compute just before
+        # it died (its service still up): task_state deleting, the cast
+        # queued for the compute's return.
+        with base.cell_context(self) as cctxt:
+            instance = objects.Instance.get_by_uuid(cctxt, mine['id'])
+            instance.task_state = 'deleting'
+            instance.save()
+
+        host = self._report_host_down('host1')
+
+        self.assertEqual({mine['id']: 'being_deleted'},
+                         {s['id']: s['reason']
+                          for s in host['instances_skipped']})
+        self.assertEqual([kept['id']],
+                         [s['id'] for s in host['instances_changed']])
+        server = self.admin_api.get_server(mine['id'])
+        self.assertEqual(('ACTIVE', 'deleting'),
+                         (server['status'], server['OS-EXT-STS:task_state']))
+        # Not evacuated: its delete would leave its rebuilt guest running
+        # on the destination.
+        body = self._evacuate_host('host1')['evacuate']
+        self.assertEqual({mine['id']: 'task_in_progress'},
+                         {s['id']: s.get('reason') for s in body['servers']
+                          if s['id'] == mine['id']})
+        self._wait_until_recovered([kept], ['ACTIVE'])
+
     def test_report_repeated_during_recovery_changes_nothing(self):
         server = self._boot('host1')
         self._report_host_down('host1')

@@ -78,7 +78,8 @@ _instance_skip = {
         'reason': {
             'type': 'string',
             'enum': ['untouched_vm_state', 'already_in_target_state',
-                     'state_changed_concurrently', 'being_evacuated'],
+                     'state_changed_concurrently', 'being_evacuated',
+                     'being_deleted'],
         },
     },
     'required': ['id', 'project_id', 'vm_state', 'task_state', 'reason'],
