@@ -143,12 +143,22 @@ def nova_conf(d, cell, host):
         'database': {'connection': d.db_url(d.cloud.database)},
         'conductor': {'workers': 1},
         'scheduler': {'workers': 1},
-        'hoststatus': {
-            # The watchers of this one machine agree through a lock file.
-            'coordination_url': 'file://%s' % os.path.join(
-                d.state, 'nova', 'coordination')},
+        'hoststatus': {'coordination_url': coordination_url(d)},
     }, authtoken(d, 'nova'),
         service_auth(d, 'placement', 'glance', 'neutron'))
+
+
+def coordination_url(d):
+    """[hoststatus] coordination_url: the watchers' lock, as the scenario's.
+
+    A lock file of this one machine, or tooz's MySQL driver on the cloud's
+    MariaDB (its URL: mysql://USER:PASSWORD@HOST:PORT/DBNAME, PyMySQL, which
+    Nova's own database connection needs already).
+    """
+    if d.cloud.scenario.coordination == topology.MYSQL:
+        return 'mysql://openstack:%s@127.0.0.1:%d/nova_api' % (
+            d.password, d.port['mariadb'])
+    return 'file://%s' % os.path.join(d.state, 'nova', 'coordination')
 
 
 def cell_conductor_conf(d, cell, host):

@@ -517,6 +517,8 @@ class Deployment(object):
             # computes the runaway guard lets be reported down at once.
             'nova_options': self.cloud.scenario.nova_options,
             'max_down': self.cloud.max_down,
+            # The watchers' lock: topology.FILE or topology.MYSQL.
+            'coordination': self.cloud.scenario.coordination,
             'computes': {host: os.path.join(self.run,
                                             'nova-compute-%s.pid' % host)
                          for host in self.cloud.hosts},

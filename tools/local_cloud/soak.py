@@ -43,10 +43,18 @@ Each cycle injects faults, in turn, each at its moment of the cycle:
   see OWNER_ACTIONS_REFUSED; no server may stay in a task there); the
   monitors report the host again while its servers are being evacuated
   (none of them may be changed: skipped ``being_evacuated``, or gone);
-* a worker killed after its report's commit and RabbitMQ stopped while
-  notifications are queued; every nova-api worker killed (SIGKILL) as soon
-  as the host evacuation answered, the recovery then followed by the
-  watcher alone (its records and marks gone once it is told);
+* first a heartbeat lost and back: the host's nova-compute frozen
+  (SIGSTOP) and not reported, until the API shows its servers' host
+  UNKNOWN; just then MariaDB kills the connection that holds the watcher's
+  lock (the soak's watcher takes it with tooz's MySQL driver), so that the
+  watcher finds it lost at the check that tells UNKNOWN; then the compute
+  thawed, and as soon as the API shows UP the watcher killed (SIGKILL)
+  and started again, to tell UP from what the API database says was told;
+  each server of the host told each change. Then a worker killed after its
+  report's commit and RabbitMQ stopped while notifications are queued;
+  every nova-api worker killed (SIGKILL) as soon as the host evacuation
+  answered, the recovery then followed by the watcher alone (its records
+  and marks gone once it is told);
 * a false alarm first: the host reported and cleared while its compute
   runs, its owners then restart their servers, stop one that ran and
   start one that was stopped, and only then the host fails (each must come
@@ -56,11 +64,31 @@ Each cycle injects faults, in turn, each at its moment of the cycle:
 
 Then, until the budget is spent, monitors report and clear the first two
 failed hosts at a fixed rate, and the latencies are printed. At the end no
-service may have answered 5xx (but 503 while MariaDB was down) and no
-host evacuation may have been told twice. The last line::
+service may have answered 5xx (but 503 while MariaDB was down), and, of
+every ``host_status.update`` and ``host_fault.recover`` received in the
+run:
 
-    soak: C cycles, F faults, R requests, 0 told twice, 0 records left,
-    0 5xx, 0 lost notifications, 0 half-changed
+* told twice (both kinds counted together): a host evacuation told more
+  than once; or, for one server and host, one number of the host's
+  ``sequence`` received more than once, or two notifications at
+  consecutive numbers n and n + 1 with the same ``previous_host_status``
+  and ``host_status`` (no change of the host took a number between them:
+  the second tells again the change the first told);
+* ending false: once every compute runs and no report is left, for each
+  server on a host the soak made fail or recovered onto, the notification
+  of that host with the greatest ``sequence`` among those it received
+  since it last came onto the host (after a host evacuation: numbers
+  greater than the host's when the recovery ended), UP if none, says
+  another host_status than the API shows for it (``GET /servers/detail``
+  as admin). Compared again until it holds, for up to ``[hoststatus]
+  watch_interval`` + ``service_down_time`` + 30 s (a change still queued
+  in nova-api, or the watcher's next check after a heartbeat came back):
+  only a false ending that lasts counts.
+
+The last line::
+
+    soak: C cycles, F faults, R requests, 0 told twice, 0 ending false,
+    0 records left, 0 5xx, 0 lost notifications, 0 half-changed
 
     python -m local_cloud.soak STATE/cloud.json
 """
@@ -101,15 +129,16 @@ HOST_DOWN_ACTION = 'host_down_reported'
 BEING_EVACUATED = 'being_evacuated'
 # The package's keys in a server's system_metadata.
 PRE_FAULT_KEY, RECOVERY_KEY = 'hoststatus_pre_fault', 'hoststatus_recovery'
-# The faults of each cycle, in turn. false-alarm comes before the fault;
+# The faults of each cycle, in turn. false-alarm, watcher-lock-cut and
+# watcher-killed-telling (a heartbeat lost and back) come before the fault;
 # the api-killed-*-commit, watcher, RabbitMQ and MariaDB faults during the
 # reports; owner-start between the last report and the host evacuation;
 # the others during the recovery.
 FAULT_PLAN = (
     ('api-killed-before-commit', 'watcher-killed', 'owner-start',
      'report-during-evacuation'),
-    ('api-killed-after-commit', 'rabbitmq-stopped',
-     'api-killed-after-evacuate'),
+    ('watcher-lock-cut', 'watcher-killed-telling', 'api-killed-after-commit',
+     'rabbitmq-stopped', 'api-killed-after-evacuate'),
     ('false-alarm', 'mariadb-restarted', 'api-killed-in-evacuate'),
 )
 # Whether an owner's start or reboot of a server whose host is reported
@@ -126,6 +155,13 @@ LOAD_RATE = 4.0
 # How long the watcher (a check every [hoststatus] watch_interval, 5 s)
 # may take to tell a recovery that ended.
 TOLD_WITHIN = 20
+# The tooz lock the watchers share (nova_hoststatus.watcher.watcher.LOCK;
+# not imported: that imports Nova, which patches the soak with eventlet).
+# tooz's MySQL driver takes it with GET_LOCK on a connection of its own.
+WATCHER_LOCK = 'nova-hoststatus-watcher'
+# What the watcher logs of its lock and of what it tells.
+WATCHER_SAYS = re.compile(r'lost the lock|now tells owners|host_status of '
+                          r'\S+ (changed|is)|told meanwhile|Cannot reach')
 ACCESS_LINE = re.compile(
     r'\[(?P<t>[^\]]+)\] "(?P<method>\S+) (?P<path>\S+)[^"]*" '
     r'(?P<status>\d{3})')
@@ -254,6 +290,17 @@ class Soak(object):
         self.monitors = [self._api('monitor') for _ in range(MONITORS)]
         self.notifications = queue.Queue()
         self.told = collections.defaultdict(list)
+        # Every host_status.update received, in order: (server, host,
+        # sequence, previous host_status, host_status).
+        self.statuses = []
+        # {(server, host): the host's sequence number when the server last
+        # came onto it by a host evacuation}
+        self.arrived = {}
+        options = cloud['nova_options']
+        self.watch_interval = float(options.get('hoststatus', {}).get(
+            'watch_interval', 5))
+        self.service_down_time = float(options.get('DEFAULT', {}).get(
+            'service_down_time', 60))
         # host_fault.recover payloads not checked yet, and how many times
         # each host evacuation (its request id) was told.
         self.recoveries = []
@@ -293,12 +340,14 @@ class Soak(object):
 
     # The database of a host's cell, read as the checks need it.
 
-    def sql(self, host, query, *args):
-        database = self.cloud['database']
+    def sql(self, host, query, *args, database=None):
+        """Rows of ``query`` in ``host``'s cell, or in ``database``."""
+        server = self.cloud['database']
         connection = pymysql.connect(
-            host='127.0.0.1', port=database['port'], user=database['user'],
-            password=database['password'],
-            database=host and self.cloud['hosts'][host]['database'])
+            host='127.0.0.1', port=server['port'], user=server['user'],
+            password=server['password'],
+            database=host and self.cloud['hosts'][host]['database'] or
+            database)
         try:
             with connection.cursor() as cursor:
                 cursor.execute(query, args)
@@ -340,6 +389,16 @@ class Soak(object):
             '(%s, %s)', PRE_FAULT_KEY, RECOVERY_KEY)
             if json.loads(value).get('host') == host]
 
+    def sequence_of(self, host):
+        """The last number host_status.update took of ``host``'s sequence.
+
+        nova_hoststatus.db.HOST_STATUS_SEQUENCE, in the API database.
+        """
+        rows = self.sql(None, 'SELECT value FROM hoststatus_host_attributes '
+                        'WHERE host = %s AND name = %s', host,
+                        'host_status_sequence', database='nova_api')
+        return int(rows[0][0]) if rows and rows[0][0] else 0
+
     def evacuated_since(self, host, since):
         """The servers with an evacuation from ``host`` since ``since``."""
         return {row[0] for row in self.sql(
@@ -368,6 +427,12 @@ class Soak(object):
             if event_type == 'host_status.update':
                 self.told[data['instance_uuid']].append(
                     ('host_status', data['host_status']))
+                # The NFV owner policy of the local cloud lets owners see
+                # every field.
+                self.statuses.append((
+                    data['instance_uuid'], data.get('host'),
+                    data['sequence'], data.get('previous_host_status'),
+                    data.get('host_status')))
             elif event_type == 'instance.update':
                 self.told[data['uuid']].append(
                     ('instance', data['power_state']))
@@ -450,6 +515,9 @@ class Soak(object):
             ', '.join(faults)))
         # Servers the owners leave alone during the reports.
         kept = ()
+        if 'watcher-lock-cut' in faults or \
+                'watcher-killed-telling' in faults:
+            self.heartbeat_lost(host, before, faults)
         if 'false-alarm' in faults:
             before, kept = self.false_alarm(host, before)
         since = self.now()
@@ -545,6 +613,96 @@ class Soak(object):
                                   json={action: body})
 
     # Faults
+
+    def heartbeat_lost(self, host, before, faults):
+        """A compute whose heartbeat stops and resumes: the watcher tells.
+
+        nova-compute of ``host`` is frozen (SIGSTOP: its fake servers stay
+        as they are) and nobody reports the host: once its heartbeat is
+        older than ``service_down_time`` the API shows its servers' host
+        UNKNOWN, which the watcher tells at its next check. watcher-lock-cut:
+        just then MariaDB kills the connection that holds the watcher's
+        lock, so that the check that tells finds the lock lost. The compute
+        is thawed (SIGCONT); as soon as the API shows UP again,
+        watcher-killed-telling: the watcher is killed (SIGKILL) and started
+        again, and the new one tells UP from what the API database says
+        was told. Each server of the host must be told each change; told
+        twice and ending false are counted at the end.
+        """
+        uuids = sorted(before)
+        compute = Daemon(self.cloud, 'nova-compute-%s' % host)
+        watcher = Daemon(self.cloud, 'nova-hoststatus-watcher')
+        log_from = os.path.getsize(watcher.out)
+        self.drain_notifications()
+        since = len(self.statuses)
+        os.killpg(compute._pid(), signal.SIGSTOP)
+        try:
+            self.say('heartbeat lost: nova-compute of %s frozen, the host '
+                     'not reported' % host)
+            self.await_host_status(uuids[0], 'UNKNOWN',
+                                   self.service_down_time + 60)
+            if 'watcher-lock-cut' in faults:
+                self.cut_watcher_lock()
+            self.await_told(host, uuids, 'UNKNOWN', since)
+        finally:
+            os.killpg(compute._pid(), signal.SIGCONT)
+        self.await_host_status(uuids[0], 'UP', 60)
+        if 'watcher-killed-telling' in faults:
+            watcher.stop()
+            self.say('%s is UP again: the watcher killed (SIGKILL) before it '
+                     'told, started again' % host)
+            watcher.start()
+        self.await_told(host, uuids, 'UP', since)
+        self.say_watcher(watcher, log_from)
+
+    def await_host_status(self, uuid, status, deadline):
+        """Until the API shows ``status`` as the host_status of ``uuid``."""
+        def shown():
+            server = self.get(self.admin, 'server', '/servers/%s' % uuid)
+            return server is not None and \
+                server['server'].get('host_status') == status
+        common.wait_for(shown, deadline, '%s shown %s' % (uuid, status),
+                        interval=0.2)
+
+    def await_told(self, host, uuids, status, since):
+        """Until each of ``uuids`` is told ``host`` is ``status``.
+
+        By the host_status.update received from ``since`` (an index of
+        ``statuses``) on, within a few checks of the watcher and its start.
+        """
+        deadline = time.monotonic() + 4 * self.watch_interval + 30
+        while True:
+            self.drain_notifications()
+            told = {uuid for uuid, on, _s, _p, current
+                    in self.statuses[since:]
+                    if on == host and current == status}
+            missing = sorted(set(uuids) - told)
+            if not missing or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        for uuid in missing:
+            self.violation('lost', '%s was not told %s is %s', uuid, host,
+                           status)
+
+    def cut_watcher_lock(self):
+        """Kill, from MariaDB's side, the connection holding the lock."""
+        holder = self.sql(None, 'SELECT IS_USED_LOCK(%s)', WATCHER_LOCK)[0][0]
+        if holder is None:
+            self.violation('fault', 'no connection holds lock %s: is '
+                           'coordination_url tooz\'s MySQL?', WATCHER_LOCK)
+            return
+        self.sql(None, 'KILL CONNECTION %d' % holder)
+        self.say('watcher-lock-cut: connection %d, the holder of lock %s, '
+                 'killed' % (holder, WATCHER_LOCK))
+
+    def say_watcher(self, watcher, since):
+        """What the watcher logged of its lock and what it told."""
+        with open(watcher.out, errors='replace') as f:
+            f.seek(since)
+            lines = [line.strip() for line in f if WATCHER_SAYS.search(line)]
+        for line in lines:
+            # After oslo.log's "date time pid LEVEL logger [context]".
+            self.say('watcher: %s' % line.split('] ', 1)[-1])
 
     def arm(self, fault):
         """Arm a fault of local_cloud.faults: a worker will take it."""
@@ -699,6 +857,10 @@ class Soak(object):
                 if entry['id'] in sent)
         common.wait_for(ended, 180, 'recovery of %s' % host, interval=0.5)
         ended_at = time.monotonic()
+        # What the owners are told of the spare from now on is about these.
+        sequence = self.sequence_of(spare)
+        for uuid in sent:
+            self.arrived[(uuid, spare)] = sequence
         self.check_recovered(spare, before, touched, sent)
         if workers_back:
             # nova-api was no part of it: the watcher told it meanwhile,
@@ -937,12 +1099,103 @@ class Soak(object):
                            'cleared', key, uuid, host)
 
     def check_told_once(self):
-        """No host evacuation told twice, in the whole run."""
+        """Nothing told twice, in the whole run.
+
+        No host evacuation (host_fault.recover) told twice, and no owner
+        told one change of a host twice (host_status.update): for one
+        server and host, neither one number of the host's sequence received
+        twice, nor two notifications at consecutive numbers, n and n + 1,
+        that say the same previous and current host_status (no change of
+        the host took a number between them: the second tells the change
+        the first told).
+        """
         self.drain_notifications()
         for request_id, count in self.recoveries_told.items():
             if count > 1:
                 self.violation('told twice', 'host evacuation %s told %d '
                                'times', request_id, count)
+        told = collections.defaultdict(collections.Counter)
+        for uuid, host, sequence, previous, current in self.statuses:
+            told[(uuid, host)][(sequence, previous, current)] += 1
+        for (uuid, host), changes in sorted(told.items()):
+            by_sequence = {}
+            for (sequence, previous, current), count in changes.items():
+                if count > 1 or sequence in by_sequence:
+                    self.violation('told twice', '%s told %d of %s (%s to '
+                                   '%s) %d times', uuid, sequence, host,
+                                   previous, current, count + (
+                                       sequence in by_sequence))
+                by_sequence[sequence] = (previous, current)
+            for sequence, change in sorted(by_sequence.items()):
+                if by_sequence.get(sequence + 1) == change:
+                    self.violation('told twice', '%s told %s to %s of %s '
+                                   'at %d and %d', uuid, change[0],
+                                   change[1], host, sequence, sequence + 1)
+
+    def false_endings(self, hosts):
+        """The servers whose owners were last told a false host_status.
+
+        For each server on one of ``hosts``: the host_status.update of its
+        host with the greatest sequence among those received since it last
+        came onto the host (by a host evacuation: a number greater than
+        the host's when the recovery ended; booted there: any), or UP if
+        none (the host was up when it came: a boot's, an evacuation's
+        destination is), against the host_status the API shows for it.
+
+        :returns: {uuid: (host, told, shown)} and how many servers were
+            compared; None and 0 if the servers could not be read.
+        """
+        self.drain_notifications()
+        last = {}
+        for uuid, host, sequence, _previous, current in self.statuses:
+            if sequence <= self.arrived.get((uuid, host), 0):
+                continue
+            if last.get((uuid, host), (0,))[0] < sequence:
+                last[(uuid, host)] = (sequence, current)
+        servers = self.get(self.admin, 'servers', '/servers/detail',
+                           all_tenants=1)
+        if servers is None:
+            return None, 0
+        false, compared = {}, 0
+        for server in servers['servers']:
+            host = server.get('OS-EXT-SRV-ATTR:host')
+            if host not in hosts:
+                continue
+            compared += 1
+            told = last.get((server['id'], host), (0, 'UP'))[1]
+            if told != server.get('host_status'):
+                false[server['id']] = (host, told, server.get('host_status'))
+        return false, compared
+
+    def check_ending(self):
+        """Every owner last told the truth of its server's host.
+
+        The soak is over: every compute runs and no report is left, so
+        the host_status the API shows is final; what is still to be told
+        is a change nova-api has queued (sent within a second) or the
+        watcher's (at its next check, once a compute's heartbeat, stale
+        for up to ``service_down_time``, is back). Compared again until
+        it holds, for that long and a margin: a false ending is one that
+        lasts.
+        """
+        hosts = {host for failure in self.failures for host in failure}
+        started = time.monotonic()
+        deadline = started + self.watch_interval + self.service_down_time + 30
+        while True:
+            false, compared = self.false_endings(hosts)
+            if false == {} or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        if false is None:
+            self.violation('ending false', 'the servers could not be read')
+            return
+        for uuid, (host, told, shown) in sorted(false.items()):
+            self.violation('ending false', '%s on %s: last told %s, the API '
+                           'shows %s', uuid, host, told, shown)
+        if not false:
+            self.say('ending: what %d servers\' owners were told last is '
+                     'what the API shows (after %.1f s)' % (
+                         compared, time.monotonic() - started))
 
     # Load
 
@@ -1036,6 +1289,7 @@ class Soak(object):
                 number += 1
             self.load(max(20, self.budget - (time.monotonic() -
                                              self.started)))
+            self.check_ending()
         finally:
             self.listener.stop()
             self.listener.wait()
@@ -1046,18 +1300,20 @@ class Soak(object):
         requests = sum(self.recorder.requests.values())
         counted = collections.Counter({
             kind: self.violations[kind] for kind in (
-                'told twice', 'records left', 'lost', 'half-changed')})
+                'told twice', 'ending false', 'records left', 'lost',
+                'half-changed')})
         others = self.violations - counted
         print('faults: %s; seen: %s' % (
             ', '.join('%s %d' % item for item in sorted(self.faults.items())),
             ', '.join('%s %d' % item for item in sorted(self.seen.items()))
             or 'nothing'), flush=True)
         print('soak: %d cycles, %d faults, %d requests, %d told twice, %d '
-              'records left, %d 5xx, %d lost notifications, %d '
-              'half-changed' % (
+              'ending false, %d records left, %d 5xx, %d lost '
+              'notifications, %d half-changed' % (
                   self.cycles, sum(self.faults.values()), requests,
-                  counted['told twice'], counted['records left'], fivexx,
-                  counted['lost'], counted['half-changed']) +
+                  counted['told twice'], counted['ending false'],
+                  counted['records left'], fivexx, counted['lost'],
+                  counted['half-changed']) +
               ('' if not others else ', %d other violations: %s' % (
                   sum(others.values()), dict(others))) +
               (' (and %d while MariaDB restarted: the host API\'s 503, '

@@ -348,6 +348,14 @@ class Scenario(object):
     nova_options: dict = dataclasses.field(default_factory=dict)
     # Masakari's stock flow waits this long for Nova to see a host down.
     masakari_stock_wait: int = None
+    # The tooz backend of the watchers' lock ([hoststatus]
+    # coordination_url): FILE, a lock file of this machine, or MYSQL,
+    # tooz's MySQL driver on the cloud's MariaDB (GET_LOCK on a connection
+    # of the watcher's, which a scenario can cut).
+    coordination: str = 'file'
+
+
+FILE, MYSQL = 'file', 'mysql'
 
 
 TWO_CELLS = (('cell1', ('host1', 'host2')), ('cell2', ('host3', 'host4')))
@@ -422,9 +430,14 @@ SCENARIOS = {
             # RabbitMQ is stopped: what was sent before is still there.
             'oslo_messaging_rabbit': {'amqp_durable_queues': 'true'},
             # Computes are restarted: a fake driver that keeps its node's
-            # identity, as a real one does.
-            'DEFAULT': {'compute_driver': 'fake.FakeDriverWithoutFakeNodes'},
-        }),
+            # identity, as a real one does. A compute killed and not
+            # reported turns UNKNOWN within the soak (heartbeats every 3 s,
+            # stale after 30 s) and the watcher tells it.
+            'DEFAULT': {'compute_driver': 'fake.FakeDriverWithoutFakeNodes',
+                        'report_interval': 3, 'service_down_time': 30},
+        },
+        # The soak cuts the connection of the watcher's lock.
+        coordination=MYSQL),
     # Owners of two projects are alarmed through Aodh event alarms of their
     # own when a host fails, as OPNFV Doctor's consumer is.
     'alarms': Scenario(
