@@ -160,6 +160,7 @@ TOLD_WITHIN = 20
 # tooz's MySQL driver takes it with GET_LOCK on a connection of its own.
 WATCHER_LOCK = 'nova-hoststatus-watcher'
 # What the watcher logs of its lock and of what it tells.
+URL_PASSWORD = re.compile(r'//[^/@\s]+@')
 WATCHER_SAYS = re.compile(r'lost the lock|now tells owners|host_status of '
                           r'\S+ (changed|is)|told meanwhile|Cannot reach')
 ACCESS_LINE = re.compile(
@@ -305,6 +306,7 @@ class Soak(object):
         # each host evacuation (its request id) was told.
         self.recoveries = []
         self.recoveries_told = collections.Counter()
+        self.told_twice = collections.Counter()
         self.faults = collections.Counter()
         # {host: the fault ids its reports recorded so far}
         self.fault_ids = collections.defaultdict(set)
@@ -632,7 +634,8 @@ class Soak(object):
         uuids = sorted(before)
         compute = Daemon(self.cloud, 'nova-compute-%s' % host)
         watcher = Daemon(self.cloud, 'nova-hoststatus-watcher')
-        log_from = os.path.getsize(watcher.out)
+        log = os.path.join(self.cloud['logs'], watcher.name + '.log')
+        log_from = os.path.getsize(log)
         self.drain_notifications()
         since = len(self.statuses)
         os.killpg(compute._pid(), signal.SIGSTOP)
@@ -649,11 +652,11 @@ class Soak(object):
         self.await_host_status(uuids[0], 'UP', 60)
         if 'watcher-killed-telling' in faults:
             watcher.stop()
-            self.say('%s is UP again: the watcher killed (SIGKILL) before it '
-                     'told, started again' % host)
+            self.say('%s shown UP again: the watcher killed (SIGKILL) at '
+                     'once, started again' % host)
             watcher.start()
         self.await_told(host, uuids, 'UP', since)
-        self.say_watcher(watcher, log_from)
+        self.say_watcher(log, log_from)
 
     def await_host_status(self, uuid, status, deadline):
         """Until the API shows ``status`` as the host_status of ``uuid``."""
@@ -695,14 +698,17 @@ class Soak(object):
         self.say('watcher-lock-cut: connection %d, the holder of lock %s, '
                  'killed' % (holder, WATCHER_LOCK))
 
-    def say_watcher(self, watcher, since):
+    def say_watcher(self, log, since):
         """What the watcher logged of its lock and what it told."""
-        with open(watcher.out, errors='replace') as f:
+        with open(log, errors='replace') as f:
             f.seek(since)
             lines = [line.strip() for line in f if WATCHER_SAYS.search(line)]
         for line in lines:
-            # After oslo.log's "date time pid LEVEL logger [context]".
-            self.say('watcher: %s' % line.split('] ', 1)[-1])
+            # "date time pid LEVEL logger [context] message": its time and
+            # process, the message; the lock's URL without its password.
+            date, clock, pid, _rest = line.split(' ', 3)
+            self.say('watcher %s at %s: %s' % (pid, clock, URL_PASSWORD.sub(
+                '//', line.split('] ', 1)[-1])))
 
     def arm(self, fault):
         """Arm a fault of local_cloud.faults: a worker will take it."""
@@ -1110,8 +1116,11 @@ class Soak(object):
         the first told).
         """
         self.drain_notifications()
+        # What each told twice was, for the line that sums them up.
+        kinds = self.told_twice = collections.Counter()
         for request_id, count in self.recoveries_told.items():
             if count > 1:
+                kinds['host_fault.recover'] += 1
                 self.violation('told twice', 'host evacuation %s told %d '
                                'times', request_id, count)
         told = collections.defaultdict(collections.Counter)
@@ -1121,6 +1130,7 @@ class Soak(object):
             by_sequence = {}
             for (sequence, previous, current), count in changes.items():
                 if count > 1 or sequence in by_sequence:
+                    kinds['host_status.update, one number twice'] += 1
                     self.violation('told twice', '%s told %d of %s (%s to '
                                    '%s) %d times', uuid, sequence, host,
                                    previous, current, count + (
@@ -1128,6 +1138,9 @@ class Soak(object):
                 by_sequence[sequence] = (previous, current)
             for sequence, change in sorted(by_sequence.items()):
                 if by_sequence.get(sequence + 1) == change:
+                    kinds['host_status.update, one change at n and n + 1%s'
+                          % (', previous = current' if change[0] == change[1]
+                             else '')] += 1
                     self.violation('told twice', '%s told %s to %s of %s '
                                    'at %d and %d', uuid, change[0],
                                    change[1], host, sequence, sequence + 1)
@@ -1307,6 +1320,10 @@ class Soak(object):
             ', '.join('%s %d' % item for item in sorted(self.faults.items())),
             ', '.join('%s %d' % item for item in sorted(self.seen.items()))
             or 'nothing'), flush=True)
+        if self.told_twice:
+            print('told twice: %s' % ', '.join(
+                '%s %d' % item for item in sorted(self.told_twice.items())),
+                flush=True)
         print('soak: %d cycles, %d faults, %d requests, %d told twice, %d '
               'ending false, %d records left, %d 5xx, %d lost '
               'notifications, %d half-changed' % (
