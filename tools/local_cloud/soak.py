@@ -689,10 +689,15 @@ class Soak(object):
 
     def cut_watcher_lock(self):
         """Kill, from MariaDB's side, the connection holding the lock."""
+        if self.cloud['coordination'] != 'mysql':
+            self.violation('fault', 'the watchers\' lock is %s, not tooz\'s '
+                           'MySQL: no connection to cut',
+                           self.cloud['coordination'])
+            return
         holder = self.sql(None, 'SELECT IS_USED_LOCK(%s)', WATCHER_LOCK)[0][0]
         if holder is None:
-            self.violation('fault', 'no connection holds lock %s: is '
-                           'coordination_url tooz\'s MySQL?', WATCHER_LOCK)
+            self.violation('fault', 'no connection holds lock %s',
+                           WATCHER_LOCK)
             return
         self.sql(None, 'KILL CONNECTION %d' % holder)
         self.say('watcher-lock-cut: connection %d, the holder of lock %s, '

@@ -330,6 +330,10 @@ TELEMETRY = ('ceilometer-agent-notification', 'aodh-api', 'aodh-listener',
 OPTIONAL |= frozenset(TELEMETRY)
 
 
+# The tooz backends of Scenario.coordination.
+FILE, MYSQL = 'file', 'mysql'
+
+
 @dataclasses.dataclass(frozen=True)
 class Scenario(object):
     """What a scenario runs, and on which cloud."""
@@ -352,10 +356,7 @@ class Scenario(object):
     # coordination_url): FILE, a lock file of this machine, or MYSQL,
     # tooz's MySQL driver on the cloud's MariaDB (GET_LOCK on a connection
     # of the watcher's, which a scenario can cut).
-    coordination: str = 'file'
-
-
-FILE, MYSQL = 'file', 'mysql'
+    coordination: str = FILE
 
 
 TWO_CELLS = (('cell1', ('host1', 'host2')), ('cell2', ('host3', 'host4')))
@@ -430,7 +431,7 @@ SCENARIOS = {
             # RabbitMQ is stopped: what was sent before is still there.
             'oslo_messaging_rabbit': {'amqp_durable_queues': 'true'},
             # Computes are restarted: a fake driver that keeps its node's
-            # identity, as a real one does. A compute killed and not
+            # identity, as a real one does. A compute frozen and not
             # reported turns UNKNOWN within the soak (heartbeats every 3 s,
             # stale after 30 s) and the watcher tells it.
             'DEFAULT': {'compute_driver': 'fake.FakeDriverWithoutFakeNodes',
