@@ -123,6 +123,9 @@ from local_cloud import stubs
 # What a report leaves a server in, and the vm_states it leaves alone.
 TARGET = ('stopped', None, 4)
 LEFT_ALONE = frozenset(['error', 'resized', 'soft-delete', 'deleted'])
+# The task_states a report leaves to their task: an owner's delete cast to
+# the compute before it died, run when it is back (being_deleted).
+LEFT_TO_DELETE = frozenset(['deleting', 'soft-deleting'])
 # The vm_states a host evacuation sends.
 EVACUABLE = frozenset(['active', 'stopped', 'error'])
 HOST_DOWN_ACTION = 'host_down_reported'
@@ -162,7 +165,8 @@ WATCHER_LOCK = 'nova-hoststatus-watcher'
 # What the watcher logs of its lock and of what it tells.
 URL_PASSWORD = re.compile(r'//[^/@\s]+@')
 WATCHER_SAYS = re.compile(r'lost the lock|now tells owners|host_status of '
-                          r'\S+ (changed|is)|told meanwhile|Cannot reach')
+                          r'\S+ (changed|is)|told \S+ already|'
+                          r'told (again )?meanwhile|Cannot reach')
 ACCESS_LINE = re.compile(
     r'\[(?P<t>[^\]]+)\] "(?P<method>\S+) (?P<path>\S+)[^"]*" '
     r'(?P<status>\d{3})')
@@ -919,7 +923,8 @@ class Soak(object):
         on_host = self.servers_on(host)
         for uuid, (vm_state, task_state, power, _p) in on_host.items():
             if ((vm_state, task_state, power) != TARGET and
-                    vm_state not in LEFT_ALONE):
+                    vm_state not in LEFT_ALONE and
+                    task_state not in LEFT_TO_DELETE):
                 self.violation('half-changed', '%s on %s is %s/%s/%s', uuid,
                                host, vm_state, task_state, power)
         actions = self.actions_since(host, since)
@@ -927,6 +932,11 @@ class Soak(object):
         changed_in_answers = collections.Counter(
             change['id'] for answer in answers
             for change in answer['instances_changed'])
+        # An owner's delete that the report left to the compute.
+        self.seen.update('being_deleted' for _uuid in {
+            skip['id'] for answer in answers
+            for skip in answer['instances_skipped']
+            if skip['reason'] == 'being_deleted'})
         faults = set()
         for uuid, (vm_state, task_state, power, _p) in before.items():
             reported = actions[uuid].count(HOST_DOWN_ACTION)
@@ -1001,7 +1011,8 @@ class Soak(object):
         """
         for uuid, (vm_state, task_state, _p, _o) in \
                 self.servers_on(host).items():
-            if uuid in before and task_state is not None:
+            if uuid in before and task_state is not None and \
+                    task_state not in LEFT_TO_DELETE:
                 self.violation('task', '%s is %s/%s on reported %s', uuid,
                                vm_state, task_state, host)
 
