@@ -345,7 +345,8 @@ class HostStatusWatcher(object):
             # again next time.
             return None
         if not db.record_told(context, host, current, sent):
-            LOG.info('host_status of %s was told again meanwhile.', host)
+            LOG.info('A later host_status.update batch of %s was written '
+                     'down first.', host)
         return change
 
     @staticmethod

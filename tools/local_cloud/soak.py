@@ -166,7 +166,7 @@ WATCHER_LOCK = 'nova-hoststatus-watcher'
 URL_PASSWORD = re.compile(r'//[^/@\s]+@')
 WATCHER_SAYS = re.compile(r'lost the lock|now tells owners|host_status of '
                           r'\S+ (changed|is)|told \S+ already|'
-                          r'told (again )?meanwhile|Cannot reach')
+                          r'told meanwhile|written down first|Cannot reach')
 ACCESS_LINE = re.compile(
     r'\[(?P<t>[^\]]+)\] "(?P<method>\S+) (?P<path>\S+)[^"]*" '
     r'(?P<status>\d{3})')
