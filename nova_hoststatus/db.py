@@ -376,18 +376,33 @@ def host_attribute_set(context, host, name, value, expected=ANY):
             bool(_host_attribute_update(context, host, name, value, ANY)))
 
 
-def host_sequence_next(context, host, name=HOST_STATUS_SEQUENCE):
-    """Take the next number of ``host``'s sequence ``name``; return it.
+def _host_attribute_change(context, host, name, change):
+    """Set attribute ``name`` of ``host`` to ``change(its value)``.
 
-    Compare-and-set on the attribute's row: two processes that take one at
-    once get two numbers, the later taker the greater.
+    Compare-and-set on the attribute's row, read again and tried again when
+    another process wrote it between the read and the write.
+
+    :param change: the new value from the one read (None: no row yet), or
+        None to leave it as it is.
+    :returns: the value set, or None if ``change`` left it.
     """
     while True:
         last = host_attribute_get(context, host, name)
-        taken = int(last or 0) + 1
-        if host_attribute_set(context, host, name, str(taken),
-                              expected=last):
-            return taken
+        value = change(last)
+        if value is None:
+            return None
+        if host_attribute_set(context, host, name, value, expected=last):
+            return value
+
+
+def host_sequence_next(context, host, name=HOST_STATUS_SEQUENCE):
+    """Take the next number of ``host``'s sequence ``name``; return it.
+
+    Two processes that take one at once get two numbers, the later taker
+    the greater.
+    """
+    return int(_host_attribute_change(
+        context, host, name, lambda last: str(int(last or 0) + 1)))
 
 
 # What owners were last told of a host: its host_status and the sequence
@@ -422,11 +437,10 @@ def record_told(context, host, host_status, sequence):
 
     :returns: whether it was written down.
     """
-    value = '%s:%d' % (host_status, sequence)
-    while True:
-        last = host_attribute_get(context, host, HOST_STATUS_TOLD)
-        if last is not None and _told(last).sequence >= sequence:
-            return False
-        if host_attribute_set(context, host, HOST_STATUS_TOLD, value,
-                              expected=last):
-            return True
+    def change(last):
+        if last is None or _told(last).sequence < sequence:
+            return '%s:%d' % (host_status, sequence)
+        return None
+
+    return _host_attribute_change(context, host, HOST_STATUS_TOLD,
+                                  change) is not None

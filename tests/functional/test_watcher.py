@@ -282,21 +282,23 @@ class WatcherTest(test_host_status.HostStatusUpdateTestBase):
         self.assertEqual((UNKNOWN, UP, None), self._told())
 
     def _report_lost(self):
-        """Report host1 down; its nova-api dies before telling.
+        """A watcher checks; host1 is reported and its nova-api dies.
 
-        :returns: the batches it queued, which were never sent.
+        It dies before telling: the batch it queued was never sent.
+
+        :returns: the watcher, and the batch as a function and arguments.
         """
+        watching = self._watcher()
+        watching.check(self.context)
         lost = []
         with mock.patch.object(emitter.EMITTER, 'submit',
                                side_effect=lambda *args: lost.append(args)):
             self._put_host('host1', {'host_down_reported': True})
-        self.assertEqual(1, len(lost))
-        return lost
+        (func, *args), = lost
+        return watching, func, args
 
     def test_report_untold_by_nova_api_told_at_the_next_check(self):
-        watching = self._watcher()
-        watching.check(self.context)
-        self._report_lost()
+        watching, _func, _args = self._report_lost()
 
         # nova-api may still be telling: not yet.
         self.assertEqual([], watching.check(self.context))
@@ -307,9 +309,7 @@ class WatcherTest(test_host_status.HostStatusUpdateTestBase):
         self.assertIsNone(self._told())
 
     def test_report_told_by_nova_api_meanwhile_not_told_again(self):
-        watching = self._watcher()
-        watching.check(self.context)
-        (func, *args), = self._report_lost()
+        watching, func, args = self._report_lost()
         self.assertEqual([], watching.check(self.context))
 
         # nova-api's batch is sent between the checks.
@@ -320,9 +320,7 @@ class WatcherTest(test_host_status.HostStatusUpdateTestBase):
         self.assertIsNone(self._told())
 
     def test_batch_in_flight_at_the_next_check_not_told_twice(self):
-        watching = self._watcher()
-        watching.check(self.context)
-        self._report_lost()
+        watching, _func, _args = self._report_lost()
         self.assertEqual([], watching.check(self.context))
 
         # A batch of the host took its number and is sending: still
@@ -332,9 +330,7 @@ class WatcherTest(test_host_status.HostStatusUpdateTestBase):
         self.assertIsNone(self._told())
 
     def test_late_nova_api_batch_does_not_tell_again(self):
-        watching = self._watcher()
-        watching.check(self.context)
-        (func, *args), = self._report_lost()
+        watching, func, args = self._report_lost()
         watching.check(self.context)
         self.assertEqual([('host1', UP, DOWN)], watching.check(self.context))
         self._told()
